@@ -1,0 +1,1 @@
+"""The `cogaudio` command-line interface (GUI-free subcommands)."""

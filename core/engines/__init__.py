@@ -1,0 +1,1 @@
+"""Conversation engines: CascadeEngine (ASR + cues + text LLM) and AudioLLMEngine (mtmd audio LLM)."""

@@ -1,0 +1,124 @@
+"""One typed settings object, loaded once and passed down; each stage takes only its section.
+
+Settings persist as JSON under the user's config directory (platformdirs). Invalid values
+are refused with a message naming the field, never silently replaced.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+APP_NAME = "cogaudio"
+SCHEMA_VERSION = 1
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class AudioSettings(_Section):
+    input_device: str | int | None = Field(None, description="sounddevice input device (name or index); None = default")
+    output_device: str | int | None = Field(None, description="sounddevice output device; None = default")
+    frame_ms: int = Field(32, ge=10, le=100, description="capture block length")
+
+
+class VadSettings(_Section):
+    threshold: float = Field(0.5, gt=0.0, lt=1.0, description="Silero speech probability that starts speech")
+    min_silence_ms: int = Field(500, ge=100, le=3000, description="silence that ends a turn")
+    pre_roll_ms: int = Field(300, ge=0, le=2000, description="audio kept from before speech start")
+    min_speech_ms: int = Field(250, ge=50, le=2000, description="shorter bursts are ignored")
+    max_turn_s: float = Field(30.0, gt=1.0, le=120.0, description="a turn is cut after this long")
+
+
+class EngineSettings(_Section):
+    kind: Literal["auto", "cascade", "audio-llm"] = "auto"
+    llm_path: Path | None = Field(None, description="GGUF language model; None = bundled SmolLM2")
+    mmproj_path: Path | None = Field(None, description="audio projector GGUF; None = the embedded default")
+    lora_path: Path | None = Field(None, description="LoRA adapter GGUF applied on top of the LLM")
+    gpu_offload: Literal["auto", "cpu"] = "auto"
+    n_threads: int | None = Field(None, ge=1, le=256)
+    n_ctx: int = Field(2048, ge=512, le=131072)
+    max_tokens: int = Field(256, ge=16, le=4096)
+    temperature: float = Field(0.3, ge=0.0, le=2.0)
+    explicit_reasoning: bool = Field(True, description="ask the model for the four EIPS steps before replying")
+    persona: str | None = Field(None, description="system prompt persona; None = the default")
+
+
+class AsrSettings(_Section):
+    model_dir: Path | None = Field(None, description="faster-whisper model folder; None = bundled tiny.en")
+    compute_type: str = "int8"
+    language: str | None = "en"
+
+
+class TtsSettings(_Section):
+    voice_path: Path | None = Field(None, description="Piper .onnx voice; None = bundled en_US joe")
+    speaking_rate: float = Field(1.0, ge=0.5, le=2.0, description="1.0 = the voice's own pace")
+
+
+class SafetySettings(_Section):
+    region: str = Field("international", description="key into assets/safety/resources.json")
+
+
+class Settings(_Section):
+    schema_version: int = SCHEMA_VERSION
+    audio: AudioSettings = AudioSettings()
+    vad: VadSettings = VadSettings()
+    engine: EngineSettings = EngineSettings()
+    asr: AsrSettings = AsrSettings()
+    tts: TtsSettings = TtsSettings()
+    safety: SafetySettings = SafetySettings()
+    data_dir: Path | None = Field(None, description="sessions and downloaded models; None = platform data dir")
+    theme: Literal["system", "light", "dark"] = "system"
+    font_scale: float = Field(1.0, ge=0.75, le=2.0)
+
+    def resolved_data_dir(self) -> Path:
+        return self.data_dir or Path(platformdirs.user_data_dir(APP_NAME))
+
+
+class SettingsError(ValueError):
+    """Settings could not be loaded or were invalid; the message names the field and the fix."""
+
+
+def default_settings_path() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "settings.json"
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Read settings from `path` (default: the user config file); defaults when it does not exist."""
+    path = path or default_settings_path()
+    if not path.exists():
+        return Settings()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise SettingsError(f"cannot read settings file {path}: {exc}. Fix or delete it to use defaults.") from exc
+    version = data.get("schema_version", SCHEMA_VERSION)
+    if version > SCHEMA_VERSION:
+        raise SettingsError(f"{path} was written by a newer CogAudio (schema {version}); please update the app.")
+    data["schema_version"] = SCHEMA_VERSION  # older schemas migrate forward here
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise SettingsError(f"invalid settings in {path}: {_explain(exc)}") from exc
+
+
+def save_settings(settings: Settings, path: Path | None = None) -> Path:
+    """Write atomically (temp file + rename) so a crash never leaves a half-written file."""
+    path = path or default_settings_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".settings-", suffix=".json")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(settings.model_dump_json(indent=2))
+    os.replace(tmp, path)
+    return path
+
+
+def _explain(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())

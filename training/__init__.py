@@ -1,0 +1,1 @@
+"""CogAudio-LLM training pipeline (behind the `train` extra). Hands off to the app through files only."""
