@@ -41,6 +41,10 @@ _CRISIS_PATTERNS = [
 ]
 _CRISIS_RE = re.compile("|".join(f"(?:{p})" for p in _CRISIS_PATTERNS), re.IGNORECASE)
 
+# In a reply, the model urging self-harm is as bad as the user describing it.
+_REPLY_PATTERNS = [r"\bkill\s+your\s?self\b", r"\bend\s+your\s+(?:own\s+)?life\b", r"\b(?:hurt|harm|cut)\s+your\s?self\b"]
+_REPLY_RE = re.compile("|".join(f"(?:{p})" for p in _CRISIS_PATTERNS + _REPLY_PATTERNS), re.IGNORECASE)
+
 # A negation shortly before the match ("I'm not suicidal", "I would never hurt myself").
 _NEGATION_RE = re.compile(
     r"\b(?:not|never|no\s+longer|don'?t|do\s+not|didn'?t|won'?t|wouldn'?t|isn'?t|aren'?t|nobody|no\s+one)\b"
@@ -70,11 +74,11 @@ class SafetyError(RuntimeError):
     """The resources file is missing or malformed; the message says which file to fix."""
 
 
-def find_crisis(text: str | None) -> str | None:
+def find_crisis(text: str | None, pattern: re.Pattern = _CRISIS_RE) -> str | None:
     """The first non-negated crisis phrase in `text`, or None."""
     if not text:
         return None
-    for m in _CRISIS_RE.finditer(text):
+    for m in pattern.finditer(text):
         # look back within the same clause only: "I'm not okay, I want to die" must still fire
         before = re.split(r"[.!?;,]|\bbut\b", text[: m.start()])[-1]
         if _NEGATION_RE.search(before):
@@ -105,7 +109,7 @@ class SafetyCheck:
     def check_reply(self, text: str | None) -> SafetyResult:
         if text and _REPLY_SAFE_CONTEXT.search(text):
             return SafetyResult(False)
-        m = find_crisis(text)
+        m = find_crisis(text, _REPLY_RE)
         return SafetyResult(m is not None, m, "reply" if m else None)
 
     def resources(self, region: str | None = None) -> list[Resource]:

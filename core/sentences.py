@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 _ABBREVIATIONS = frozenset(
-    "mr mrs ms dr prof sr jr st vs etc e.g i.e a.m p.m approx dept est fig inc ltd no vol".split()
+    "mr mrs ms dr prof sr jr st vs etc e.g i.e a.m p.m approx dept est fig inc ltd vol".split()
 )
 _TERMINATORS = ".!?…"
 _CLOSERS = "\"')]}”’»"
@@ -68,7 +68,7 @@ class SentenceSplitter:
                 return None  # the next character decides (a space ends it, a digit does not)
             if not text[j].isspace():
                 continue  # 3.5, e.g., example.com
-            if ch == "." and self._is_abbreviation(text[:i]):
+            if ch == "." and j == i + 1 and self._is_abbreviation(text[:i]):
                 continue
             return j
         return None

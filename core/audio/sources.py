@@ -1,0 +1,148 @@
+"""Where the user's voice comes from: the microphone, a file played in real time, or a script.
+
+A source yields 16 kHz mono float32 frames (`frame_ms` long) from `frames()` until it is
+exhausted or `close()` is called. Real-time sources block between frames like a sound
+card; `speed` > 1 plays a file faster (0 = as fast as possible), for tests and benchmarks.
+`last_frame_at` and `fed` let a benchmark know when a given sample went in.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from core.audio.pcm import SAMPLE_RATE, load_audio
+from core.audio.sinks import AudioDeviceError
+
+
+class _Paced:
+    """Shared pacing: frame i is released at start + i * frame duration / speed."""
+
+    def __init__(self, frame_ms: int, speed: float) -> None:
+        self.frame_len = int(SAMPLE_RATE * frame_ms / 1000)
+        self.speed = speed
+        self.fed = 0  # samples handed out so far
+        self.last_frame_at: float | None = None
+        self._closed = threading.Event()
+        self._t0: float | None = None
+
+    def close(self) -> None:
+        self._closed.set()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed.is_set()
+
+    def _wait_turn(self) -> None:
+        if self.speed <= 0:
+            return
+        if self._t0 is None:
+            self._t0 = time.perf_counter()
+        due = self._t0 + self.fed / SAMPLE_RATE / self.speed
+        delay = due - time.perf_counter()
+        if delay > 0:
+            self._closed.wait(delay)
+
+    def _hand_out(self, frame: np.ndarray) -> np.ndarray:
+        self.fed += len(frame)
+        self.last_frame_at = time.perf_counter()
+        return frame
+
+
+class FileSource(_Paced):
+    """Plays an audio file (wav/flac/mp3, any rate) as a live stream, with optional silence around it."""
+
+    def __init__(self, path: str | Path | None = None, audio: np.ndarray | None = None, frame_ms: int = 32,
+                 speed: float = 1.0, lead_silence_s: float = 0.0, tail_silence_s: float = 1.0) -> None:
+        super().__init__(frame_ms, speed)
+        clip = load_audio(path) if audio is None else np.asarray(audio, dtype=np.float32)
+        lead = np.zeros(int(lead_silence_s * SAMPLE_RATE), np.float32)
+        tail = np.zeros(int(tail_silence_s * SAMPLE_RATE), np.float32)
+        self.audio = np.concatenate([lead, clip, tail])
+        self.speech_end_sample = len(lead) + len(clip)  # where the clip ends in the stream
+
+    def frames(self) -> Iterator[np.ndarray]:
+        for i in range(0, len(self.audio), self.frame_len):
+            if self.closed:
+                return
+            self._wait_turn()
+            if self.closed:
+                return
+            yield self._hand_out(self.audio[i:i + self.frame_len])
+
+
+class QueueSource(_Paced):
+    """A live stream of silence into which audio can be pushed at any moment (scripted timelines).
+
+    Tests push an utterance when an event happens (for example "the reply started playing"),
+    which makes a barge-in timeline deterministic without depending on how fast the machine is.
+    """
+
+    def __init__(self, frame_ms: int = 32, speed: float = 1.0) -> None:
+        super().__init__(frame_ms, speed)
+        self._pending = np.zeros(0, np.float32)
+        self._lock = threading.Lock()
+        self.pushed_end_samples: list[int] = []  # stream position where each pushed clip ends
+
+    def push(self, audio: np.ndarray) -> None:
+        with self._lock:
+            self._pending = np.concatenate([self._pending, np.asarray(audio, dtype=np.float32)])
+            self.pushed_end_samples.append(self.fed + len(self._pending))
+
+    def frames(self) -> Iterator[np.ndarray]:
+        while not self.closed:
+            self._wait_turn()
+            if self.closed:
+                return
+            with self._lock:
+                frame, self._pending = self._pending[: self.frame_len], self._pending[self.frame_len:]
+            if len(frame) < self.frame_len:
+                frame = np.concatenate([frame, np.zeros(self.frame_len - len(frame), np.float32)])
+            yield self._hand_out(frame)
+
+
+class MicrophoneSource(_Paced):
+    """The default microphone through a sounddevice InputStream (16 kHz mono float32)."""
+
+    def __init__(self, device: str | int | None = None, frame_ms: int = 32) -> None:
+        super().__init__(frame_ms, speed=0)
+        try:
+            import sounddevice as sd
+        except OSError as exc:
+            raise AudioDeviceError(f"cannot load PortAudio ({exc}); install it: sudo apt-get install libportaudio2") from exc
+        try:
+            sd.check_input_settings(device=device, channels=1, dtype="float32", samplerate=SAMPLE_RATE)
+        except Exception as exc:
+            raise AudioDeviceError(
+                f"no usable microphone ({exc}). Connect one, choose it with audio.input_device "
+                "(`cogaudio doctor` lists devices), or drive the conversation from a file with --input FILE."
+            ) from exc
+        self._queue: queue.Queue[np.ndarray] = queue.Queue(maxsize=500)
+        self._stream = sd.InputStream(samplerate=SAMPLE_RATE, channels=1, dtype="float32", device=device,
+                                      blocksize=self.frame_len, callback=self._callback)
+        self.overflows = 0
+
+    def _callback(self, indata, frames, time_info, status) -> None:  # PortAudio's thread
+        if status.input_overflow:
+            self.overflows += 1
+        try:
+            self._queue.put_nowait(indata[:, 0].copy())
+        except queue.Full:
+            self.overflows += 1  # the consumer stalled; dropping is better than growing without bound
+
+    def frames(self) -> Iterator[np.ndarray]:
+        self._stream.start()
+        try:
+            while not self.closed:
+                try:
+                    yield self._hand_out(self._queue.get(timeout=0.1))
+                except queue.Empty:
+                    continue
+        finally:
+            self._stream.stop()
+            self._stream.close()

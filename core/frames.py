@@ -1,0 +1,109 @@
+"""The frames that travel through the conversation pipeline (and that observers receive).
+
+Order of one turn, as an observer sees it:
+  UserSpeechStarted, UserSpeechEnded (listener, turn NO_TURN / the new turn)
+  UserTurn -> EngineEvent(Perceived) -> EngineEvent(Reasoning)* -> EngineEvent(ReplyDelta)+
+  -> Sentence / SpeechAudio / PlaybackStarted (interleaved) -> EngineEvent(Done) -> ReplyEnd
+  -> TurnFinished -> TurnComplete (the stored record)
+or, at any point after UserTurn, Interrupted -> TurnComplete(record.interrupted=True).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from core.events import Event
+from core.stages import Frame
+from core.tts import Prosody
+
+
+@dataclass(frozen=True)
+class UserSpeechStarted(Frame):
+    """The VAD decided the user is speaking (`stream_s`: seconds into the input stream)."""
+
+    stream_s: float
+
+
+@dataclass(frozen=True)
+class UserSpeechEnded(Frame):
+    """The VAD decided the user's turn ended; the turn id it opens is `turn`."""
+
+    stream_s: float
+    speech_end_s: float
+    duration_s: float
+
+
+@dataclass(frozen=True, eq=False)
+class UserTurn(Frame):
+    """A turn to answer: the utterance (16 kHz mono float32) or typed text."""
+
+    audio: np.ndarray | None = None
+    text: str | None = None
+    endpoint_ms: float = 0.0  # time the endpointer waited after the speech ended
+    created: float = 0.0  # perf_counter() when the turn was submitted
+
+
+@dataclass(frozen=True)
+class EngineEvent(Frame):
+    """An engine event (Perceived, Reasoning, ReplyDelta, Done, Error) tagged with its turn."""
+
+    event: Event
+
+
+@dataclass(frozen=True)
+class SafetyOverride(Frame):
+    """The crisis check fired: `text` replaces whatever the model was going to say."""
+
+    text: str
+    source: str  # "transcript" | "reply"
+    matched: str
+
+
+@dataclass(frozen=True)
+class Sentence(Frame):
+    """One sentence to speak, with the prosody chosen for this reply."""
+
+    text: str
+    index: int
+    prosody: Prosody = field(default_factory=Prosody)
+
+
+@dataclass(frozen=True, eq=False)
+class SpeechAudio(Frame):
+    """Synthesised audio of (part of) a sentence, float32 at `sample_rate`."""
+
+    samples: np.ndarray
+    sample_rate: int
+    sentence: int
+
+
+@dataclass(frozen=True)
+class PlaybackStarted(Frame):
+    """The first reply sample of the turn went to the output."""
+
+
+@dataclass(frozen=True)
+class ReplyEnd(Frame):
+    """No more reply for this turn (sent after the last sentence)."""
+
+
+@dataclass(frozen=True)
+class TurnFinished(Frame):
+    """The last reply sample of the turn has been played."""
+
+
+@dataclass(frozen=True)
+class Interrupted(Frame):
+    """The turn was cut: `reason` is "barge-in" (the user spoke) or "stop" (the stop button)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class TurnComplete(Frame):
+    """The turn's record, as stored (`record` is a core.session_store.TurnRecord)."""
+
+    record: object
+    turn_id: int | None = None  # row id in the session store, when one is attached

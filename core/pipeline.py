@@ -1,0 +1,379 @@
+"""The conversation turn orchestrator: source -> VAD -> engine -> sentences -> TTS -> sink.
+
+`ConversationPipeline` composes the stages of core.stages on worker threads:
+
+    listener thread: source frames -> StreamingVad -> UserTurn        (and barge-in)
+    EngineStage:     UserTurn -> engine.respond() events, crisis check on transcript and reply
+    SentenceStage:   ReplyDelta -> Sentence (prosody from perceived emotion + EIPS strategy)
+    TtsStage:        Sentence -> SpeechAudio (Piper)
+    PlaybackStage:   SpeechAudio -> sink; ReplyEnd -> TurnFinished
+
+Barge-in: a speech start while a turn is in flight (thinking or speaking) interrupts it on
+the interrupt lane: generation stops (the engine's cancel Event), queued sentences and audio
+are dropped, and the sink stops within one 20 ms block. The `TurnRecorder` observer then
+stores the turn as interrupted with the reply as far as it got. `stop_speaking()` is the
+same for the stop button. Every frame reaches the observers (GUI bridge, CLI printers).
+
+`streaming=False` gives the sequential baseline for benchmarks: the whole reply is
+generated, then the whole reply synthesised, then played.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import numpy as np
+
+from core.audio.sinks import ArraySink
+from core.conversation import Conversation
+from core.engines.base import Engine
+from core.events import Done, Error, Perceived, Reasoning, ReplyDelta
+from core.frames import (
+    EngineEvent,
+    Interrupted,
+    PlaybackStarted,
+    ReplyEnd,
+    SafetyOverride,
+    Sentence,
+    SpeechAudio,
+    TurnComplete,
+    TurnFinished,
+    UserSpeechEnded,
+    UserSpeechStarted,
+    UserTurn,
+)
+from core.safety import SafetyCheck
+from core.sentences import SentenceSplitter
+from core.settings import Settings
+from core.stages import NO_TURN, Frame, Observer, Push, Stage, StagePipeline
+from core.tts import Prosody, Speaker, prosody_for
+from core.turns import TurnRecorder
+from core.vad import SpeechEnded, SpeechStarted, StreamingVad
+
+log = logging.getLogger(__name__)
+
+SAFETY_PROSODY = Prosody("gentle", length=1.12, noise=0.75, noise_w=0.8, volume=0.85)
+
+
+class EngineStage(Stage):
+    """Runs the engine for a UserTurn and screens what is heard and said for crisis language."""
+
+    name = "engine"
+
+    def __init__(self, engine: Engine, conversation: Conversation, safety: SafetyCheck | None,
+                 cancel_for: callable) -> None:
+        self.engine = engine
+        self.conversation = conversation
+        self.safety = safety
+        self._cancel_for = cancel_for
+
+    def process(self, frame: Frame, push: Push) -> None:
+        if not isinstance(frame, UserTurn):
+            push(frame)
+            return
+        turn, cancel = frame.turn, self._cancel_for(frame.turn)
+        gen_cancel = threading.Event()  # set on interrupt or when the safety check takes over
+        watcher = _link(cancel, gen_cancel)
+        reply = ""
+        try:
+            if self.safety and frame.text and self._override(turn, self.safety.check_transcript(frame.text), push):
+                return
+            for event in self.engine.respond(frame.audio, self.conversation.window(), text=frame.text, cancel=gen_cancel):
+                if cancel.is_set():
+                    break
+                if self.safety and isinstance(event, Perceived):
+                    push(EngineEvent(turn, event))
+                    if self._override(turn, self.safety.check_transcript(event.transcript), push, gen_cancel):
+                        return
+                    continue
+                if self.safety and isinstance(event, ReplyDelta):
+                    reply += event.text
+                    if self._override(turn, self.safety.check_reply(reply), push, gen_cancel):
+                        return
+                push(EngineEvent(turn, event))
+        finally:
+            watcher.set()
+
+    def _override(self, turn: int, result, push: Push, gen_cancel: threading.Event | None = None) -> bool:
+        if not result.triggered:
+            return False
+        if gen_cancel is not None:
+            gen_cancel.set()  # the model's words are not spoken; the engine winds down on its own
+        text = self.safety.safe_reply()
+        push(SafetyOverride(turn, text, result.source, result.matched))
+        push(EngineEvent(turn, Done(text, None, safety_triggered=True)))
+        return True
+
+
+def _link(source: threading.Event, target: threading.Event) -> threading.Event:
+    """Set `target` when `source` is set, until the returned Event is set (ends the watcher)."""
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            if source.wait(0.02):
+                target.set()
+                return
+
+    threading.Thread(target=watch, name="cancel-link", daemon=True).start()
+    return done
+
+
+class SentenceStage(Stage):
+    """Cuts the streamed reply into sentences and picks the prosody for this reply."""
+
+    name = "sentences"
+
+    def __init__(self, streaming: bool = True) -> None:
+        self.streaming = streaming
+        self._turns: dict[int, dict] = {}
+
+    def _state(self, turn: int) -> dict:
+        return self._turns.setdefault(turn, {"split": SentenceSplitter(), "label": None, "intensity": None,
+                                             "strategy": None, "n": 0, "text": "", "override": False})
+
+    def process(self, frame: Frame, push: Push) -> None:
+        push(frame)  # forward everything; Sentence frames follow the event that completed them
+        if isinstance(frame, SafetyOverride):
+            st = self._state(frame.turn)
+            st["split"].reset()
+            st["override"], st["text"] = True, ""
+            self._say(frame.turn, [frame.text] if not self.streaming else SentenceSplitter().feed(frame.text + " \n"),
+                      push, SAFETY_PROSODY)
+            return
+        if not isinstance(frame, EngineEvent):
+            return
+        st, ev = self._state(frame.turn), frame.event
+        if isinstance(ev, Perceived):
+            st["label"], st["intensity"] = ev.label, ev.intensity
+        elif isinstance(ev, Reasoning) and ev.step == "strategy":
+            st["strategy"] = ev.text
+        elif isinstance(ev, ReplyDelta) and not st["override"]:
+            if self.streaming:
+                self._say(frame.turn, st["split"].feed(ev.text), push)
+            else:
+                st["text"] += ev.text
+        elif isinstance(ev, (Done, Error)):
+            if not st["override"]:
+                if self.streaming:
+                    self._say(frame.turn, st["split"].flush(), push)
+                elif st["text"].strip():
+                    self._say(frame.turn, [st["text"].strip()], push)
+            push(ReplyEnd(frame.turn))
+            self._turns.pop(frame.turn, None)
+
+    def _say(self, turn: int, sentences: list[str], push: Push, prosody: Prosody | None = None) -> None:
+        st = self._state(turn)
+        for s in sentences:
+            p = prosody or prosody_for(st["label"], st["strategy"], st["intensity"])
+            push(Sentence(turn, s, st["n"], p))
+            st["n"] += 1
+
+    def interrupt(self, turn: int) -> None:
+        self._turns.pop(turn, None)
+
+
+class TtsStage(Stage):
+    """Speaks each sentence with Piper; in sequential mode the audio leaves only when complete."""
+
+    name = "tts"
+
+    def __init__(self, speaker: Speaker, cancel_for: callable, streaming: bool = True) -> None:
+        self.speaker = speaker
+        self.streaming = streaming
+        self._cancel_for = cancel_for
+
+    def process(self, frame: Frame, push: Push) -> None:
+        if not isinstance(frame, Sentence):
+            if isinstance(frame, (SpeechAudio, ReplyEnd)):
+                push(frame)
+            return  # engine events and sentences stop here; playback needs only audio
+        cancel = self._cancel_for(frame.turn)
+        chunks = []
+        for chunk in self.speaker.synthesize(frame.text, frame.prosody, cancel):
+            if self.streaming:
+                push(SpeechAudio(frame.turn, chunk, self.speaker.sample_rate, frame.index))
+            else:
+                chunks.append(chunk)
+        if chunks and not cancel.is_set():
+            push(SpeechAudio(frame.turn, np.concatenate(chunks), self.speaker.sample_rate, frame.index))
+
+
+class PlaybackStage(Stage):
+    """Plays the audio; when the reply has been played, the turn is finished."""
+
+    name = "playback"
+
+    def __init__(self, sink, cancel_for: callable) -> None:
+        self.sink = sink
+        self._cancel_for = cancel_for
+        self._started: set[int] = set()
+
+    def process(self, frame: Frame, push: Push) -> None:
+        if isinstance(frame, SpeechAudio):
+            if frame.turn not in self._started:
+                self._started.add(frame.turn)
+                push(PlaybackStarted(frame.turn))
+            self.sink.play(frame.samples, frame.sample_rate, self._cancel_for(frame.turn), turn=frame.turn)
+        elif isinstance(frame, ReplyEnd):
+            self._started.discard(frame.turn)
+            if not self._cancel_for(frame.turn).is_set():
+                push(TurnFinished(frame.turn))
+
+    def interrupt(self, turn: int) -> None:
+        self._started.discard(turn)
+
+
+class ConversationPipeline:
+    """Owns the stages, the listener thread and the turn bookkeeping of one conversation."""
+
+    def __init__(self, settings: Settings, engine: Engine, speaker: Speaker, sink=None, *,
+                 vad: StreamingVad | None = None, store=None, session_id: int | None = None,
+                 conversation: Conversation | None = None, safety: SafetyCheck | None = None,
+                 streaming: bool = True, barge_in: bool = True, observers: list[Observer] | None = None) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.speaker = speaker
+        self.sink = sink if sink is not None else ArraySink()
+        self.vad = vad
+        self.barge_in = barge_in
+        self.conversation = conversation or Conversation()
+        self.safety = safety if safety is not None else SafetyCheck(settings.safety)
+        self._turn_ids = iter(range(1, 1 << 62))
+        self._active: set[int] = set()
+        self._lock = threading.Lock()
+        self._finished: dict[int, threading.Event] = {}
+        self._listener: threading.Thread | None = None
+        self._source = None
+        self.listener_error: BaseException | None = None
+        cancel_for = self._cancel_for
+        self.stages = StagePipeline([
+            EngineStage(engine, self.conversation, self.safety, cancel_for),
+            SentenceStage(streaming),
+            TtsStage(speaker, cancel_for, streaming),
+            PlaybackStage(self.sink, cancel_for),
+        ])
+        self.recorder = TurnRecorder(self.conversation, engine, store, session_id, publish=self.stages.publish)
+        self.stages.subscribe(self.recorder)
+        self.stages.subscribe(self._track)
+        for obs in observers or []:
+            self.stages.subscribe(obs)
+
+    def _cancel_for(self, turn: int) -> threading.Event:
+        return self.stages.cancel_event(turn)
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def start(self) -> ConversationPipeline:
+        self.stages.start()
+        return self
+
+    def close(self) -> None:
+        """Stop listening, cancel what is in flight, join threads. Models belong to the caller."""
+        if self._source is not None:
+            self._source.close()
+        if self._listener is not None:
+            self._listener.join(5)
+        self.stages.stop()
+
+    def __enter__(self) -> ConversationPipeline:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def subscribe(self, observer: Observer) -> None:
+        self.stages.subscribe(observer)
+
+    # -- turns -------------------------------------------------------------------------
+    def submit_audio(self, audio: np.ndarray | None, text: str | None = None, endpoint_ms: float = 0.0) -> int:
+        """Answer one utterance (or typed text) now; returns the turn id."""
+        turn = next(self._turn_ids)
+        with self._lock:
+            self._active.add(turn)
+            self._finished[turn] = threading.Event()
+        self.stages.submit(UserTurn(turn, audio, text, endpoint_ms, time.perf_counter()))
+        return turn
+
+    def submit_text(self, text: str) -> int:
+        return self.submit_audio(None, text=text)
+
+    def wait(self, turn: int, timeout: float | None = None) -> bool:
+        """Block until `turn` is complete (stored) or interrupted; False on timeout."""
+        ev = self._finished.get(turn)
+        return True if ev is None else ev.wait(timeout)
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self._lock:
+                pending = [self._finished[t] for t in self._active if t in self._finished]
+            if not pending:
+                return True
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not pending[0].wait(left) and left == 0.0:
+                return False
+
+    @property
+    def active_turns(self) -> list[int]:
+        with self._lock:
+            return sorted(self._active)
+
+    def interrupt(self, reason: str = "barge-in") -> list[int]:
+        """Cut every turn in flight (interrupt lane); returns the turns cut."""
+        cut = []
+        for turn in self.active_turns:
+            if self.stages.interrupt(turn):
+                self.sink.stop()
+                self.stages.publish(Interrupted(turn, reason))  # TurnRecorder stores it as interrupted
+                cut.append(turn)
+        return cut
+
+    def stop_speaking(self) -> list[int]:
+        """The stop button."""
+        return self.interrupt("stop")
+
+    def _track(self, frame: Frame) -> None:
+        if isinstance(frame, TurnComplete):
+            with self._lock:
+                self._active.discard(frame.turn)
+                ev = self._finished.get(frame.turn)
+            self.stages.forget(frame.turn)
+            if ev is not None:
+                ev.set()
+
+    # -- listening ---------------------------------------------------------------------
+    def listen(self, source) -> threading.Thread:
+        """Start the listener thread on `source` (microphone, file, queue)."""
+        if self.vad is None:
+            self.vad = StreamingVad(self.settings.vad)
+        self._source = source
+        self._listener = threading.Thread(target=self._listen, args=(source,), name="listener", daemon=True)
+        self._listener.start()
+        return self._listener
+
+    def _listen(self, source) -> None:
+        try:
+            for frame in source.frames():
+                for decision in self.vad.feed(frame):
+                    self._on_vad(decision)
+        except BaseException as exc:  # surfaced to the caller; the GUI shows it
+            self.listener_error = exc
+            log.exception("listener failed")
+            self.stages.publish(EngineEvent(NO_TURN, Error(f"listening failed: {exc}", stage="audio-input")))
+
+    def _on_vad(self, decision) -> None:
+        if isinstance(decision, SpeechStarted):
+            self.stages.publish(UserSpeechStarted(NO_TURN, decision.decision_s))
+            if self.barge_in and self.active_turns:
+                self.interrupt("barge-in")
+        elif isinstance(decision, SpeechEnded):
+            endpoint_ms = (decision.decision_s - decision.speech_end_s) * 1000.0
+            turn = self.submit_audio(decision.audio, endpoint_ms=endpoint_ms)
+            self.stages.publish(UserSpeechEnded(turn, decision.decision_s, decision.speech_end_s,
+                                                len(decision.audio) / 16000))
+
+    def wait_listener(self, timeout: float | None = None) -> None:
+        if self._listener is not None:
+            self._listener.join(timeout)

@@ -1,0 +1,80 @@
+"""The VAD endpointer state machine on synthetic probabilities, and the streaming VAD on real speech."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.audio.pcm import load_audio
+from core.bundled import ASSETS
+from core.settings import VadSettings
+from core.vad import QUIET, SPEAKING, STOPPING, Endpointer, SileroVad, SpeechEnd, SpeechEnded, SpeechStart, SpeechStarted, StreamingVad
+
+# 32 ms windows: min_speech 96 ms = 3 windows, min_silence 160 ms = 5 windows
+SETTINGS = VadSettings(threshold=0.5, min_speech_ms=100, min_silence_ms=160, pre_roll_ms=100, max_turn_s=2.0)
+
+
+def run(probs, settings=SETTINGS):
+    ep = Endpointer(settings)
+    events = []
+    for p in probs:
+        events += ep.step(p)
+    return ep, events
+
+
+def test_speech_starts_after_min_speech_and_ends_after_min_silence():
+    ep, events = run([0.1] * 4 + [0.9] * 10 + [0.05] * 6)
+    assert events == [SpeechStart(window=6, start_window=4), SpeechEnd(window=18, start_window=4, end_window=14)]
+    assert ep.state == QUIET
+
+
+def test_short_burst_is_not_speech():
+    _, events = run([0.1] * 3 + [0.9, 0.9] + [0.05] * 10)
+    assert events == []
+
+
+def test_short_pause_does_not_end_the_turn():
+    ep, events = run([0.9] * 5 + [0.05] * 3 + [0.9] * 5)
+    assert [type(e) for e in events] == [SpeechStart]
+    assert ep.state == SPEAKING
+
+
+def test_hysteresis_probability_between_thresholds_keeps_speaking():
+    # 0.4 is below the threshold (0.5) but above the silence threshold (0.35): still speech
+    ep, events = run([0.9] * 5 + [0.4] * 20)
+    assert [type(e) for e in events] == [SpeechStart]
+    assert ep.state == SPEAKING
+    ep.step(0.1)
+    assert ep.state == STOPPING
+
+
+def test_max_turn_cuts_a_monologue():
+    _, events = run([0.9] * 70)  # 2.24 s > max_turn_s = 2 s
+    ends = [e for e in events if isinstance(e, SpeechEnd)]
+    assert len(ends) == 1 and ends[0].cut
+
+
+@pytest.fixture(scope="module")
+def silero():
+    return SileroVad()
+
+
+def test_silero_scores_speech_high_and_silence_low(silero):
+    speech = load_audio(ASSETS / "samples" / "hello.wav")
+    probs = silero.probabilities(np.concatenate([np.zeros(16000, np.float32), speech]))
+    assert probs[:25].max() < 0.3  # the first 0.8 s are silence
+    assert probs[31:].max() > 0.9
+
+
+def test_streaming_vad_returns_the_utterance_with_pre_roll(silero):
+    speech = load_audio(ASSETS / "samples" / "hello.wav")
+    stream = np.concatenate([np.zeros(16000, np.float32), speech, np.zeros(16000, np.float32)])
+    vad = StreamingVad(VadSettings(min_silence_ms=400, pre_roll_ms=200), silero)
+    events = []
+    for i in range(0, len(stream), 480):  # frames that do not match the 512-sample window
+        events += vad.feed(stream[i:i + 480])
+    assert [type(e) for e in events] == [SpeechStarted, SpeechEnded]
+    utterance = events[1].audio
+    # the clip has 0.2 s of silence at each end; the utterance keeps the voiced part plus pre-roll
+    assert 0.8 * (len(speech) / 16000 - 0.4) < len(utterance) / 16000 < len(speech) / 16000 + 0.5
+    assert events[1].decision_s - events[1].speech_end_s == pytest.approx(0.4, abs=0.07)
