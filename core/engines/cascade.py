@@ -1,0 +1,243 @@
+"""`CascadeEngine`: the baseline that reads emotion only from words and prosodic cues.
+
+One turn: faster-whisper transcript -> prosodic cues and the weak acoustic estimate
+(core.cues) -> a text LLM through llama.cpp, prompted for EIPS output (core.eips) with the
+cues described in words next to the transcript. Small models drift from the format, so the
+prompt carries one worked example and the assistant turn is pre-filled with "Emotion:"; if
+the model stops before writing "Response:", the engine appends that header and lets it go
+on, so every turn ends with something to say.
+
+Perceived label and confidence (uncalibrated, documented so nobody reads more into them):
+- the label is the one the LLM names on its Emotion line (it saw the words and the cue
+  description); when it names none, the acoustic estimate's label is used;
+- confidence = 0.6 x [the LLM named a label] + 0.4 x the acoustic probability of the label.
+  So an LLM label the voice also supports scores up to 1.0, a cue-only guess at most 0.4.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterator
+
+import numpy as np
+
+from core.asr import SpeechRecognizer, Transcript
+from core.cues import Cues, EmotionEstimate, EmotionFromCues, measure_cues
+from core.eips import EIPS, STEPS, StreamParser, find_tag, parse_reply, render_target, system_prompt
+from core.engines.base import HistoryTurn
+from core.engines.llm_runtime import TextLLM
+from core.events import Done, Error, Event, Perceived, Reasoning, ReplyDelta
+from core.settings import Settings
+
+LLM_LABEL_WEIGHT = 0.6
+CUE_WEIGHT = 0.4
+MAX_REPLY_SENTENCES = 3  # the persona asks for one to three; the engine holds it to that
+CONTINUE_TOKENS = 96  # budget for the reply when the model had to be nudged into "Response:"
+NOT_HEARD = "I didn't quite catch that. Could you say it again?"
+
+# Two worked examples of opposite moods (rendered by core.eips, the same format training
+# uses): with one example, a 135M model copies its reply whatever the user said.
+_EXAMPLES: tuple[tuple[str, str, str, str, EIPS], ...] = (
+    (
+        "(Voice: pitch low and flat, pace slow, quiet; may sound sad.) My cat died this morning.",
+        "sad", "high",
+        "I'm so sorry about your cat. Losing a companion hurts. Would you like to tell me about them?",
+        EIPS(
+            emotion="sad, high. The voice is low, slow and quiet, and the words agree.",
+            intent="To be comforted.",
+            psychology="Grief after a loss.",
+            strategy="Validate the sadness gently and invite them to share, in a soft tone.",
+        ),
+    ),
+    (
+        "(Voice: pitch high and lively, pace fast, loud; may sound happy.) I got the apartment!",
+        "happy", "high",
+        "That's wonderful news! You must be so relieved. When do you move in?",
+        EIPS(
+            emotion="happy, high. The voice is bright, quick and loud, and the words agree.",
+            intent="To share good news.",
+            psychology="Relief and pride after a stressful search.",
+            strategy="Celebrate with them and ask an open question, in a warm upbeat tone.",
+        ),
+    ),
+)
+_SENTENCE_END = re.compile(r"[.!?](\s|$)")
+_AFTER_RESPONSE = re.compile(r"response\s*:.*?\n\s*(emotion|intent|psychology|strategy|response|user)\s*:", re.I | re.S)
+
+
+class CascadeEngine:
+    """ASR + cues + text LLM. Loads its models once; `respond()` streams one turn's events."""
+
+    name = "cascade"
+
+    def __init__(self, settings: Settings, llm: TextLLM | None = None, asr: SpeechRecognizer | None = None) -> None:
+        self.settings = settings
+        self.llm = llm or TextLLM(settings.engine)
+        self.asr = asr or SpeechRecognizer(settings.asr, settings.engine.n_threads)
+        self.cue_model = EmotionFromCues()
+        self.model = f"{self.llm.path.name} + faster-whisper {self.asr.model_dir.name}"
+        self.notice: str | None = None
+
+    # ----- public interface -------------------------------------------------------------
+
+    def respond(
+        self,
+        audio: np.ndarray | None,
+        history: list[HistoryTurn],
+        text: str | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[Event]:
+        try:
+            yield from self._respond(audio, history, text, cancel or threading.Event())
+        except Exception as exc:  # a stage failure becomes an event; the conversation goes on
+            yield Error(f"the cascade engine failed: {type(exc).__name__}: {exc}", stage="engine")
+
+    def close(self) -> None:
+        self.llm.close()
+
+    # ----- one turn ---------------------------------------------------------------------
+
+    def _respond(self, audio, history, text, cancel: threading.Event) -> Iterator[Event]:
+        t0 = time.perf_counter()
+        timings: dict[str, float] = {}
+        transcript = Transcript("")
+        cues: Cues | None = None
+        estimate: EmotionEstimate | None = None
+        if audio is not None and np.asarray(audio).size:
+            transcript = self.asr.transcribe(audio)
+            timings["asr_ms"] = _ms(t0)
+            t1 = time.perf_counter()
+            cues = measure_cues(audio, transcript.words)
+            estimate = self.cue_model.estimate(cues)
+            timings["cues_ms"] = _ms(t1)
+        user_text = (text or transcript.text).strip()
+        if cancel.is_set():
+            yield Done("", None, interrupted=True, timings_ms=timings)
+            return
+        if not user_text:
+            yield self._perceived(None, None, estimate, cues, transcript.text)
+            yield ReplyDelta(NOT_HEARD)
+            timings["total_ms"] = _ms(t0)
+            yield Done(NOT_HEARD, None, timings_ms=timings)
+            return
+
+        hint = self.cue_model.describe(cues, estimate) if cues is not None else None
+        prompt, stops = self._prompt(history, user_text, hint)
+        parser = StreamParser()
+        full = "Emotion:"
+        list(parser.feed(full))  # the pre-filled header puts the parser in structured mode
+        perceived_sent = False
+        steps: dict[str, str] = {}
+        reply_parts: list[str] = []
+        t_llm = time.perf_counter()
+
+        def handle(items: list[tuple]) -> Iterator[Event]:
+            nonlocal perceived_sent
+            for item in items:
+                if item[0] == "step":
+                    steps.setdefault(item[1], item[2])
+                    if item[1] == "emotion" and not perceived_sent:
+                        perceived_sent = True
+                        label, intensity = find_tag(item[2])
+                        timings["perceived_ms"] = _ms(t0)
+                        yield self._perceived(label, intensity, estimate, cues, user_text)
+                    continue
+                if not perceived_sent:  # the model skipped the emotion line
+                    perceived_sent = True
+                    yield self._perceived(None, None, estimate, cues, user_text)
+                if not reply_parts:
+                    timings["first_reply_ms"] = _ms(t0)
+                    if all(s in steps for s in STEPS):  # Reasoning comes as all four steps or not at all
+                        for s in STEPS:
+                            yield Reasoning(s, steps[s])
+                reply_parts.append(item[1])
+                yield ReplyDelta(item[1])
+
+        for attempt in range(2):
+            budget = None if attempt == 0 else CONTINUE_TOKENS
+            for piece in self.llm.stream(prompt + full, stops, max_tokens=budget, cancel=cancel):
+                if "first_token_ms" not in timings:
+                    timings["first_token_ms"] = _ms(t0)
+                ends = bool(reply_parts) and "\n" in piece  # the spoken reply is one paragraph
+                piece = piece.split("\n")[0] if ends else piece
+                full += piece
+                yield from handle(list(parser.feed(piece)))
+                if ends or _reply_complete(full):
+                    break
+            if cancel.is_set() or reply_parts or attempt == 1:
+                break
+            # The model stopped before "Response:" (common for 135M models): nudge it once.
+            yield from handle(list(parser.feed("\nResponse:")))
+            full += "\nResponse:"
+        if not cancel.is_set():
+            yield from handle(list(parser.finish()))
+        timings["llm_ms"] = _ms(t_llm)
+
+        parsed = parse_reply(full)
+        if not perceived_sent:
+            yield self._perceived(parsed.label, parsed.intensity, estimate, cues, user_text)
+        reply = _trim_reply("".join(reply_parts))
+        if not reply and not cancel.is_set():
+            reply = parsed.response
+            yield ReplyDelta(reply)
+        eips = EIPS(**{s: steps[s] for s in STEPS}) if all(steps.get(s) for s in STEPS) else None
+        timings["total_ms"] = _ms(t0)
+        yield Done(reply, eips, interrupted=cancel.is_set(), timings_ms=timings)
+
+    def _prompt(self, history: list[HistoryTurn], user_text: str, hint: str | None) -> tuple[str, list[str]]:
+        """Chat-template prompt: system, the worked example, as much history as fits, this turn."""
+        explicit = self.settings.engine.explicit_reasoning
+        persona = self.settings.engine.persona
+        system = system_prompt(persona, explicit) if persona else system_prompt(explicit=explicit)
+        # The system prompt and examples come first and never change, so llama.cpp's prefix
+        # cache evaluates them once per session, not once per turn.
+        user = f"(Voice: {hint}.) {user_text}" if hint else user_text
+        head = [{"role": "system", "content": system}]
+        for ex_user, label, intensity, reply, eips in _EXAMPLES:
+            head.append({"role": "user", "content": ex_user})
+            head.append({"role": "assistant", "content": render_target(label, intensity, reply, eips if explicit else None)})
+        turns = list(history)
+        budget = self.llm.n_ctx - self.settings.engine.max_tokens - CONTINUE_TOKENS
+        while True:
+            past = [m for t in turns for m in ({"role": "user", "content": t.user}, {"role": "assistant", "content": t.assistant})]
+            prompt, stops = self.llm.chat_prompt([*head, *past, {"role": "user", "content": user}])
+            if not turns or self.llm.count_tokens(prompt) <= budget:
+                break
+            turns.pop(0)  # drop the oldest exchange until the prompt fits the context window
+        return prompt, [*stops, "<|im_start|>", "\nEmotion:"]
+
+    def _perceived(self, label, intensity, estimate: EmotionEstimate | None, cues: Cues | None, transcript: str | None) -> Perceived:
+        cue_probs = estimate.probabilities if estimate is not None else {}
+        if label is not None:
+            confidence = LLM_LABEL_WEIGHT + CUE_WEIGHT * cue_probs.get(label, 0.0)
+            intensity = intensity or (estimate.intensity if estimate and estimate.label == label else "medium")
+        elif estimate is not None:
+            label, intensity = estimate.label, estimate.intensity
+            confidence = CUE_WEIGHT * estimate.confidence
+        else:
+            label, intensity, confidence = "neutral", "medium", 0.0
+        if label == "neutral":
+            intensity = "medium"  # EMOTIONS.md: neutral has no intensity, stored as medium
+        return Perceived(label, intensity, round(float(confidence), 3), transcript or None, cues.as_dict() if cues else {})
+
+
+def _reply_complete(text: str) -> bool:
+    """True once the response section has its sentences or the model starts another section."""
+    if _AFTER_RESPONSE.search(text):
+        return True
+    idx = text.lower().rfind("response:")
+    if idx < 0:
+        return False
+    return len(_SENTENCE_END.findall(text[idx + 9:])) >= MAX_REPLY_SENTENCES
+
+
+def _trim_reply(reply: str) -> str:
+    """Drop anything the model began after the response (a new header) and surrounding space."""
+    cut = re.search(r"\n\s*(emotion|intent|psychology|strategy|user)\s*:", reply, re.I)
+    return (reply[: cut.start()] if cut else reply).strip()
+
+
+def _ms(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000.0, 1)

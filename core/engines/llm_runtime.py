@@ -1,0 +1,197 @@
+"""The llama.cpp runtime: GGUF validation, backend detection, model loading and token streaming.
+
+llama.cpp aborts the whole process on some malformed files, so every GGUF is first read
+with the `gguf` package (the format's reference reader) and refused with a clear message
+when it is missing, truncated or not a GGUF. Loading follows settings.engine: `gpu_offload`
+"auto" offloads every layer when this llama.cpp build supports a GPU, "cpu" keeps all on
+the CPU. `TextLLM.stream()` yields text pieces and stops at the next token once `cancel` is set.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.bundled import require_bundled
+from core.settings import EngineSettings
+
+GGUF_MAGIC = b"GGUF"
+
+
+class GGUFError(ValueError):
+    """A model file is missing, truncated or not a usable GGUF; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class GGUFInfo:
+    path: Path
+    size: int
+    architecture: str
+    n_tensors: int
+    metadata: dict[str, object] = field(default_factory=dict)  # scalar and string fields only
+
+    def get(self, key: str, default: object = None) -> object:
+        return self.metadata.get(key, default)
+
+    @property
+    def n_embd(self) -> int | None:
+        value = self.metadata.get(f"{self.architecture}.embedding_length")
+        return int(value) if value is not None else None
+
+
+def read_gguf(path: Path | str, what: str = "model") -> GGUFInfo:
+    """Validate a GGUF file's header, metadata and tensor extents, and return its metadata.
+
+    Raises GGUFError (never lets llama.cpp see a broken file) with a fix in the message.
+    """
+    import gguf  # lazily: the reader pulls in numpy memmaps we only need here
+
+    path = Path(path)
+    hint = f"download the {what} again (cogaudio models pull) or point the settings at another file"
+    if not path.is_file():
+        raise GGUFError(f"{what} file not found: {path}; {hint}")
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        magic = fh.read(4)
+    if magic != GGUF_MAGIC:
+        raise GGUFError(f"{path} is not a GGUF file (starts with {magic!r}); {hint}")
+    try:
+        reader = gguf.GGUFReader(path)
+    except Exception as exc:  # the reader fails with numpy shape errors on cut-off files
+        raise GGUFError(f"{path} is truncated or corrupt ({size} bytes; {type(exc).__name__}: {exc}); {hint}") from exc
+    end = max((t.data_offset + int(t.n_bytes) for t in reader.tensors), default=0)
+    if end > size:
+        raise GGUFError(f"{path} is truncated: its tensors need {end} bytes but the file has {size}; {hint}")
+    metadata: dict[str, object] = {}
+    for name, fld in reader.fields.items():
+        if name.startswith("tokenizer.ggml.") and name != "tokenizer.ggml.model":
+            continue  # vocabularies are large and no caller needs them here
+        try:
+            metadata[name] = fld.contents()
+        except Exception:  # odd array types: skip rather than refuse a file llama.cpp can read
+            continue
+    arch = str(metadata.get("general.architecture", ""))
+    if not arch:
+        raise GGUFError(f"{path} has no general.architecture key; it is not a model GGUF; {hint}")
+    return GGUFInfo(path, size, arch, len(reader.tensors), metadata)
+
+
+@dataclass(frozen=True)
+class BackendInfo:
+    """Which llama.cpp backend this build runs on (for doctor and the offload decision)."""
+
+    name: str  # "CPU", "CUDA", "Metal", "Vulkan", ...
+    gpu_offload: bool
+    system_info: str
+
+
+def backend_info() -> BackendInfo:
+    import llama_cpp
+
+    info = llama_cpp.llama_print_system_info().decode("utf-8", "replace")
+    offload = bool(llama_cpp.llama_supports_gpu_offload())
+    name = "CPU"
+    if offload:
+        # system_info lists the compiled backends by name ("CUDA : ARCHS = ...", "METAL : ...")
+        for key, label in (("CUDA", "CUDA"), ("METAL", "Metal"), ("VULKAN", "Vulkan"), ("HIP", "ROCm"), ("SYCL", "SYCL")):
+            if key in info.upper():
+                name = label
+                break
+        else:
+            name = "Metal" if sys.platform == "darwin" else "GPU"
+    return BackendInfo(name, offload, info.strip())
+
+
+def gpu_layers(settings: EngineSettings) -> int:
+    """-1 (every layer) when offload is wanted and possible, else 0."""
+    if settings.gpu_offload == "cpu":
+        return 0
+    import llama_cpp
+
+    return -1 if llama_cpp.llama_supports_gpu_offload() else 0
+
+
+def default_threads(settings: EngineSettings) -> int:
+    return settings.n_threads or max(1, min(8, os.cpu_count() or 1))
+
+
+def llm_path(settings: EngineSettings) -> Path:
+    return Path(settings.llm_path) if settings.llm_path else require_bundled("llm")
+
+
+class TextLLM:
+    """A GGUF chat model through llama-cpp-python's high-level `Llama`, loaded once."""
+
+    def __init__(self, settings: EngineSettings, path: Path | None = None) -> None:
+        import llama_cpp
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        self.path = Path(path) if path else llm_path(settings)
+        self.info = read_gguf(self.path, "language model")
+        self.settings = settings
+        try:
+            self.llm = llama_cpp.Llama(
+                str(self.path),
+                n_ctx=settings.n_ctx,
+                n_threads=default_threads(settings),
+                n_gpu_layers=gpu_layers(settings),
+                verbose=False,
+            )
+        except (ValueError, RuntimeError) as exc:
+            raise GGUFError(f"llama.cpp could not load {self.path}: {exc}") from exc
+        template = self.llm.metadata.get("tokenizer.chat_template")
+        if not template:
+            raise GGUFError(f"{self.path} has no chat template (tokenizer.chat_template); use an instruct/chat GGUF")
+        eos = self.llm._model.token_get_text(self.llm.token_eos())
+        bos = self.llm._model.token_get_text(self.llm.token_bos()) if self.llm.token_bos() >= 0 else ""
+        self._formatter = Jinja2ChatFormatter(template, eos_token=eos, bos_token=bos, add_generation_prompt=True)
+        self._eos_text = eos
+
+    @property
+    def n_ctx(self) -> int:
+        return self.llm.n_ctx()
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def chat_prompt(self, messages: list[dict[str, str]]) -> tuple[str, list[str]]:
+        """Render messages with the model's own chat template; returns (prompt, stop strings)."""
+        rendered = self._formatter(messages=messages)
+        stops = rendered.stop if isinstance(rendered.stop, list) else [rendered.stop] if rendered.stop else []
+        return rendered.prompt, stops or [self._eos_text]
+
+    def stream(
+        self,
+        prompt: str,
+        stop: list[str],
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[str]:
+        """Yield generated text pieces; returns early (between tokens) once `cancel` is set."""
+        chunks = self.llm.create_completion(
+            prompt,
+            stream=True,
+            max_tokens=max_tokens or self.settings.max_tokens,
+            temperature=self.settings.temperature if temperature is None else temperature,
+            repeat_penalty=1.1,  # tiny models loop without it
+            stop=stop,
+        )
+        try:
+            for chunk in chunks:
+                if cancel is not None and cancel.is_set():
+                    return
+                piece = chunk["choices"][0]["text"]
+                if piece:
+                    yield piece
+        finally:
+            chunks.close()  # ends llama.cpp's generator so the context is free for the next call
+
+    def close(self) -> None:
+        llm, self.llm = getattr(self, "llm", None), None
+        if llm is not None:
+            llm.close()
