@@ -1,0 +1,579 @@
+"""The main window: composes the sessions sidebar, the conversation, the therapist panel and the
+dialogs, and routes the bridge's signals to them. It owns no audio, inference or storage logic.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.bridge import ConversationBridge, PipelineParts
+from app.conversation_view import ConversationView, ReplyTurnWidget, UserTurnWidget
+from app.crisis_panel import CrisisPanel
+from app.dialogs import SHORTCUTS_HELP, ConsentDialog, ExportPreview
+from app.export import session_markdown, write_markdown, write_pdf
+from app.indicators import LevelMeter, StateIndicator
+from app.sessions_sidebar import SessionsSidebar
+from app.settings_dialog import SettingsDialog
+from app.theme import apply_theme
+from app.therapist_panel import TherapistPanel
+from app.workers import TaskRunner
+from core.events import Perceived
+from core.session_store import SessionStore, SessionStoreError, TurnRecord
+from core.settings import Settings
+
+
+class MessageBar(QWidget):
+    """A dismissable line at the top of the conversation for errors and notices."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("messageBar")
+        self.label = QLabel("")
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        close = QToolButton()
+        close.setText("✕")
+        close.setAutoRaise(True)
+        close.setToolTip("Dismiss")
+        close.clicked.connect(self.hide)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 6, 6, 6)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(close)
+        self.history: list[str] = []
+        self.hide()
+
+    def show_message(self, text: str, error: bool = True) -> None:
+        self.history.append(text)
+        bg, fg = ("#fde7e5", "#7a1d14") if error else ("#e6f0fd", "#183c6b")
+        self.setStyleSheet(f"QWidget#messageBar {{ background:{bg}; border-radius:8px; }} QLabel {{ color:{fg}; }}")
+        self.label.setText(text)
+        self.show()
+
+    def text(self) -> str:
+        return self.label.text() if self.isVisible() else ""
+
+
+class MainWindow(QMainWindow):
+    """CogAudio's window. `parts` says where audio comes from and goes to (tests pass files)."""
+
+    def __init__(self, settings: Settings, store: SessionStore | None, settings_path: Path | None = None,
+                 parts: PipelineParts | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.settings_path = settings_path
+        self.store = store
+        self.session_id: int | None = None
+        self.viewing_id: int | None = None  # the session shown; may be an older one from the sidebar
+        self.therapist_mode = False
+        self.runner = TaskRunner(self)
+        self.setWindowTitle("CogAudio Companion")
+        self.setMinimumSize(1024, 640)
+        self.resize(1280, 800)
+
+        self.bridge = ConversationBridge(settings, store, parts or PipelineParts(), parent=self)
+        self._user_widgets: dict[int, UserTurnWidget] = {}
+        self._reply_widgets: dict[int, ReplyTurnWidget] = {}
+        self._build()
+        self._wire_bridge()
+        self._build_actions()
+        QApplication.instance().installEventFilter(self)
+
+    # -- layout ------------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self.sidebar = SessionsSidebar(self.store)
+        self.state = StateIndicator()
+        self.level_meter = LevelMeter()
+        self.hands_free_button = QPushButton("Hands-free")
+        self.hands_free_button.setCheckable(True)
+        self.hands_free_button.setChecked(True)
+        self.hands_free_button.setToolTip("On: speak any time. Off: hold Space to talk (Ctrl+H)")
+        self.ptt_label = QLabel("")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Stop speaking and generating now (Esc)")
+        self.stop_button.setObjectName("stopButton")
+        self.model_label = QLabel("")
+        self.model_label.setStyleSheet("color: palette(placeholder-text);")
+        top = QHBoxLayout()
+        top.addWidget(self.state)
+        top.addSpacing(12)
+        top.addWidget(QLabel("Mic"))
+        top.addWidget(self.level_meter, 1)
+        top.addSpacing(12)
+        top.addWidget(self.hands_free_button)
+        top.addWidget(self.ptt_label)
+        top.addWidget(self.stop_button)
+
+        self.message_bar = MessageBar()
+        self.conversation = ConversationView()
+        self.conversation.dark = bool(QApplication.instance().property("cogaudio_dark"))
+        self.conversation.on_note = self._edit_turn_note
+        self.crisis_panel = CrisisPanel()
+        self.input = QLineEdit()
+        self.input.setPlaceholderText("Type a message and press Enter (Ctrl+L)")
+        self.input.setAccessibleName("Message")
+        self.send_button = QPushButton("Send")
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.input, 1)
+        bottom.addWidget(self.send_button)
+
+        center = QWidget()
+        col = QVBoxLayout(center)
+        col.setContentsMargins(10, 10, 10, 10)
+        col.addLayout(top)
+        col.addWidget(self.message_bar)
+        col.addWidget(self.conversation, 1)
+        col.addWidget(self.crisis_panel)
+        col.addLayout(bottom)
+        col.addWidget(self.model_label)
+
+        self.therapist_panel = TherapistPanel()
+        self.therapist_panel.hide()
+        self.splitter = QSplitter()
+        self.splitter.addWidget(self.sidebar)
+        self.splitter.addWidget(center)
+        self.splitter.addWidget(self.therapist_panel)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([230, 760, 290])
+        self.splitter.setCollapsible(1, False)
+        self.setCentralWidget(self.splitter)
+
+        self.sidebar.session_selected.connect(self.show_session)
+        self.sidebar.session_deleted.connect(self._session_deleted)
+        self.sidebar.new_requested.connect(self.new_session)
+        self.sidebar.failed.connect(self.show_error)
+        self.therapist_panel.note_changed.connect(self._save_session_note)
+        self.therapist_panel.export_markdown.connect(lambda: self.export_session("md"))
+        self.therapist_panel.export_pdf.connect(lambda: self.export_session("pdf"))
+        self.therapist_panel.preview.connect(self.preview_export)
+        self.send_button.clicked.connect(self.send_typed)
+        self.input.returnPressed.connect(self.send_typed)
+        self.stop_button.clicked.connect(self.stop)
+        self.hands_free_button.toggled.connect(self.set_hands_free)
+
+    def _wire_bridge(self) -> None:
+        b = self.bridge
+        b.state_changed.connect(self.state.set_state)
+        b.level.connect(self.level_meter.set_rms)
+        b.user_turn.connect(self._on_user_turn)
+        b.perceived.connect(self._on_perceived)
+        b.reasoning.connect(self._on_reasoning)
+        b.reply_delta.connect(self._on_delta)
+        b.safety.connect(self._on_safety)
+        b.interrupted.connect(self._on_interrupted)
+        b.turn_complete.connect(self._on_turn_complete)
+        b.error.connect(self.show_error)
+        b.ready.connect(lambda engine, model: self.model_label.setText(f"Engine: {engine} · model: {model}"))
+
+    def _build_actions(self) -> None:
+        bar = self.menuBar()
+
+        def act(menu, text: str, keys, slot, checkable: bool = False) -> QAction:
+            a = QAction(text, self)
+            if keys:
+                a.setShortcuts([QKeySequence(k) for k in (keys if isinstance(keys, list) else [keys])])
+            a.setCheckable(checkable)
+            a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            (a.toggled if checkable else a.triggered).connect(slot)
+            menu.addAction(a)
+            self.addAction(a)
+            return a
+
+        f = bar.addMenu("&Session")
+        act(f, "&New session", "Ctrl+N", self.new_session)
+        act(f, "&Search sessions", "Ctrl+F", lambda: self.sidebar.search.setFocus())
+        act(f, "&Rename session", "F2", self.sidebar.rename_current)
+        act(f, "&Delete session", "Delete", lambda: self.sidebar.delete_current())
+        f.addSeparator()
+        act(f, "Session &note", "Ctrl+Shift+N", self._focus_note)
+        act(f, "&Export Markdown…", "Ctrl+E", lambda: self.export_session("md"))
+        act(f, "Export &PDF…", "Ctrl+Shift+E", lambda: self.export_session("pdf"))
+        act(f, "Export pre&view", "Ctrl+Shift+P", self.preview_export)
+        f.addSeparator()
+        act(f, "&Quit", "Ctrl+Q", self.close)
+        c = bar.addMenu("&Conversation")
+        act(c, "&Stop", "Esc", self.stop)
+        self.hands_free_action = act(c, "&Hands-free", "Ctrl+H", self.hands_free_button.setChecked, checkable=True)
+        self.hands_free_action.setChecked(True)
+        self.hands_free_button.toggled.connect(self.hands_free_action.setChecked)
+        act(c, "&Type a message", "Ctrl+L", lambda: self.input.setFocus())
+        self.therapist_action = act(c, "&Therapist mode", "Ctrl+T", self.set_therapist_mode, checkable=True)
+        v = bar.addMenu("&View")
+        act(v, "&Larger text", ["Ctrl++", "Ctrl+="], lambda: self.scale_font(0.1))
+        act(v, "&Smaller text", "Ctrl+-", lambda: self.scale_font(-0.1))
+        act(v, "&Normal text", "Ctrl+0", lambda: self.scale_font(None))
+        t = bar.addMenu("&Tools")
+        act(t, "&Settings…", "Ctrl+,", self.open_settings)
+        act(t, "&Models…", "Ctrl+M", self.open_models)
+        act(t, "&Check microphone and models…", None, self.open_first_run)
+        h = bar.addMenu("&Help")
+        act(h, "&Keyboard shortcuts", "F1", self.show_shortcuts)
+
+    # -- conversation ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Open (or create) the live session and start listening; models load on a worker thread."""
+        if self.session_id is None:
+            self.session_id = self._create_session(consent=self.therapist_mode)
+        self.viewing_id = self.session_id
+        self.bridge.start(self.session_id)
+        self.sidebar.refresh()
+        if self.session_id is not None:
+            self.sidebar.select(self.session_id)
+
+    def _create_session(self, consent: bool, title: str | None = None) -> int | None:
+        if self.store is None:
+            return None
+        try:
+            return self.store.new_session(title, consent=consent)
+        except SessionStoreError as exc:
+            self.show_error(str(exc))
+            return None
+
+    def new_session(self) -> None:
+        consent = False
+        if self.therapist_mode:
+            dialog = ConsentDialog(self)
+            if dialog.exec() != ConsentDialog.DialogCode.Accepted:
+                self.show_notice("No new session: consent is needed before a recorded session starts.")
+                return
+            consent = True
+        self.bridge.stop()
+        self._drop_if_empty(self.session_id)
+        self.session_id = self._create_session(consent)
+        self.bridge.set_session(self.session_id)
+        self.conversation.clear()
+        self.crisis_panel.hide()
+        self._user_widgets.clear()
+        self._reply_widgets.clear()
+        self.viewing_id = self.session_id
+        self.sidebar.refresh()
+        if self.session_id is not None:
+            self.sidebar.select(self.session_id)
+            self._refresh_therapist()
+
+    def send_typed(self) -> None:
+        text = self.input.text().strip()
+        if not text:
+            return
+        if self.viewing_id != self.session_id:
+            self.show_session(self.session_id) if self.session_id is not None else None
+        self.input.clear()
+        self.bridge.send_text(text)
+
+    def stop(self) -> None:
+        self.bridge.stop()
+
+    def set_hands_free(self, on: bool) -> None:
+        self.bridge.set_hands_free(on)
+        self.ptt_label.setText("" if on else "Hold Space to talk")
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
+        """Push-to-talk: holding Space (outside text fields) opens the microphone."""
+        if (event.type() in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease)
+                and event.key() == Qt.Key.Key_Space and not self.hands_free_button.isChecked()
+                and self.isActiveWindow() and not isinstance(QApplication.focusWidget(), QLineEdit | QPlainTextEdit)):
+            if not event.isAutoRepeat():
+                self.bridge.set_talking(event.type() == QEvent.Type.KeyPress)
+                self.ptt_label.setText("Talking…" if event.type() == QEvent.Type.KeyPress else "Hold Space to talk")
+            return True
+        return super().eventFilter(obj, event)
+
+    def _live(self) -> bool:
+        return self.viewing_id == self.session_id
+
+    def _on_user_turn(self, turn: int, text: object) -> None:
+        if not self._live():
+            self.show_session(self.session_id)
+        self._user_widgets[turn] = self.conversation.add_user(str(text) if text else "…")
+        self._reply_widgets[turn] = self.conversation.add_reply()
+        self._reply_widgets[turn].set_status("thinking…")
+
+    def _on_perceived(self, turn: int, p: Perceived) -> None:
+        user = self._user_widgets.get(turn)
+        if user is None:
+            return
+        if p.transcript:
+            user.set_text(p.transcript)
+        user.set_emotion(p.label, p.intensity, p.confidence, p.cues)
+
+    def _on_reasoning(self, turn: int, step: str, text: str) -> None:
+        if turn in self._reply_widgets:
+            self._reply_widgets[turn].add_step(step, text)
+
+    def _on_delta(self, turn: int, text: str) -> None:
+        if turn in self._reply_widgets:
+            self._reply_widgets[turn].append(text)
+            self._reply_widgets[turn].set_status("")
+
+    def _on_safety(self, turn: int, text: str) -> None:
+        if turn in self._reply_widgets:
+            self._reply_widgets[turn].set_reply(text)
+        self.crisis_panel.show_resources(self.settings.safety)
+
+    def _on_interrupted(self, turn: int, reason: str) -> None:
+        if turn in self._reply_widgets:
+            self._reply_widgets[turn].set_status("interrupted" if reason == "barge-in" else "stopped")
+
+    def _on_turn_complete(self, turn: int, record: TurnRecord, turn_id: object) -> None:
+        reply = self._reply_widgets.get(turn)
+        if reply is not None:
+            reply.set_reply(record.reply)
+            reply.turn_id = turn_id if isinstance(turn_id, int) else None
+            if record.interrupted:
+                reply.set_status("interrupted")
+            if record.eips and not reply.steps:
+                for step, text in record.eips.items():
+                    reply.add_step(step, text)
+        if record.safety_triggered and not self.crisis_panel.isVisible():
+            self.crisis_panel.show_resources(self.settings.safety)
+        self.sidebar.refresh()
+        self._refresh_therapist()
+
+    # -- sessions ----------------------------------------------------------------------------
+
+    def show_session(self, session_id: int | None) -> None:
+        """Show a stored session's turns (the live one keeps recording in the background)."""
+        if self.store is None or session_id is None:
+            return
+        try:
+            turns = self.store.turns(session_id)
+        except (SessionStoreError, KeyError) as exc:
+            self.show_error(str(exc))
+            return
+        self.viewing_id = session_id
+        self.conversation.clear()
+        self._user_widgets.clear()
+        self._reply_widgets.clear()
+        for t in turns:
+            user = self.conversation.add_user(t.said or "(no transcript)")
+            if t.label:
+                user.set_emotion(t.label, t.intensity, t.confidence, t.cues)
+            reply = self.conversation.add_reply()
+            reply.set_reply(t.reply)
+            reply.turn_id = t.id
+            reply.set_note(t.note)
+            for step, text in (t.eips or {}).items():
+                reply.add_step(step, text)
+            if t.interrupted:
+                reply.set_status("interrupted")
+        self.sidebar.select(session_id)
+        self._refresh_therapist()
+
+    def _session_deleted(self, session_id: int) -> None:
+        if session_id == self.session_id:
+            self.session_id = self._create_session(consent=self.therapist_mode)
+            self.bridge.set_session(self.session_id)
+        self.viewing_id = self.session_id
+        self.conversation.clear()
+        self.sidebar.refresh()
+        if self.session_id is not None:
+            self.sidebar.select(self.session_id)
+        self._refresh_therapist()
+
+    def _drop_if_empty(self, session_id: int | None) -> None:
+        if self.store is None or session_id is None:
+            return
+        try:
+            info = self.store.session(session_id)
+            if info.turn_count == 0 and not info.note:
+                self.store.delete_session(session_id)
+        except (KeyError, SessionStoreError):
+            pass
+
+    def set_therapist_mode(self, on: bool) -> None:
+        if on == self.therapist_mode:
+            return
+        if on:
+            info = self._viewed_info()
+            if info is None or not info.consent:
+                if ConsentDialog(self).exec() != ConsentDialog.DialogCode.Accepted:
+                    self.therapist_action.setChecked(False)
+                    self.show_notice("Therapist mode needs consent before a recorded session starts.")
+                    return
+                self.therapist_mode = True
+                if info is not None and info.turn_count == 0 and self.store is not None:
+                    self.store.set_consent(info.id, True)  # the empty live session becomes the recorded one
+                else:
+                    self._start_fresh(consent=True)
+        self.therapist_mode = on
+        self.therapist_panel.setVisible(on)
+        self.conversation.set_therapist_mode(on)
+        self.sidebar.refresh()
+        self._refresh_therapist()
+
+    def _start_fresh(self, consent: bool) -> None:
+        self.bridge.stop()
+        self._drop_if_empty(self.session_id)
+        self.session_id = self._create_session(consent)
+        self.bridge.set_session(self.session_id)
+        self.show_session(self.session_id)
+
+    def _viewed_info(self):
+        if self.store is None or self.viewing_id is None:
+            return None
+        try:
+            return self.store.session(self.viewing_id)
+        except KeyError:
+            return None
+
+    def _refresh_therapist(self) -> None:
+        info = self._viewed_info()
+        if info is None or self.store is None:
+            return
+        self.therapist_panel.show_session(info.title, info.consent, info.note, self.store.turns(info.id))
+
+    def _save_session_note(self, text: str) -> None:
+        if self.store is None or self.viewing_id is None:
+            return
+        try:
+            self.store.set_session_note(self.viewing_id, text)
+        except (SessionStoreError, KeyError) as exc:
+            self.show_error(str(exc))
+
+    def _edit_turn_note(self, reply: ReplyTurnWidget) -> None:
+        if self.store is None or reply.turn_id is None:
+            self.show_notice("This turn is not saved yet; add the note when it has finished.")
+            return
+        current = reply.note_label.text().removeprefix("Note: ")
+        note, ok = QInputDialog.getMultiLineText(self, "Note on this turn", "Note:", current)
+        if ok:
+            self.set_turn_note(reply, note)
+
+    def set_turn_note(self, reply: ReplyTurnWidget, note: str) -> None:
+        try:
+            self.store.set_turn_note(reply.turn_id, note.strip() or None)
+            reply.set_note(note.strip() or None)
+        except (SessionStoreError, KeyError) as exc:
+            self.show_error(str(exc))
+
+    def _focus_note(self) -> None:
+        if not self.therapist_mode:
+            self.therapist_action.setChecked(True)
+        if self.therapist_mode:
+            self.therapist_panel.note.setFocus()
+
+    # -- export ------------------------------------------------------------------------------
+
+    def session_export_markdown(self, session_id: int | None = None) -> str | None:
+        sid = session_id if session_id is not None else self.viewing_id
+        if self.store is None or sid is None:
+            self.show_notice("There is no session to export.")
+            return None
+        self.therapist_panel.flush_note()
+        return session_markdown(self.store.session(sid), self.store.turns(sid))
+
+    def export_session(self, kind: str, path: Path | None = None) -> Path | None:
+        markdown = self.session_export_markdown()
+        if markdown is None:
+            return None
+        if path is None:
+            suffix = "Markdown (*.md)" if kind == "md" else "PDF (*.pdf)"
+            name, _ = QFileDialog.getSaveFileName(self, "Export session", f"session.{kind}", suffix)
+            if not name:
+                return None
+            path = Path(name)
+        try:
+            out = write_markdown(path, markdown) if kind == "md" else write_pdf(path, markdown)
+        except OSError as exc:
+            self.show_error(f"Export failed: {exc}")
+            return None
+        self.show_notice(f"Exported to {out}")
+        return out
+
+    def preview_export(self) -> ExportPreview | None:
+        markdown = self.session_export_markdown()
+        if markdown is None:
+            return None
+        dialog = ExportPreview(markdown, self)
+        dialog.show()
+        return dialog
+
+    # -- tools -------------------------------------------------------------------------------
+
+    def open_settings(self) -> SettingsDialog:
+        from app.model_manager import installed_models
+
+        dialog = SettingsDialog(self.settings, self.settings_path,
+                                lambda: installed_models(self.settings), parent=self)
+        dialog.saved.connect(self.apply_settings)
+        dialog.open()
+        return dialog
+
+    def apply_settings(self, settings: Settings) -> None:
+        old = self.settings
+        self.settings = settings
+        apply_theme(QApplication.instance(), settings.theme, settings.font_scale)
+        self.conversation.dark = bool(QApplication.instance().property("cogaudio_dark"))
+        if (old.engine, old.asr, old.tts, old.vad, old.audio) != (settings.engine, settings.asr, settings.tts,
+                                                                 settings.vad, settings.audio):
+            self.show_notice("Settings saved. Reloading the conversation with the new settings…")
+            self.bridge.restart(settings)
+        else:
+            self.bridge.settings = settings
+            self.show_notice("Settings saved.")
+
+    def open_models(self):
+        from app.model_manager import ModelManagerDialog
+
+        dialog = ModelManagerDialog(self.settings, parent=self)
+        dialog.open()
+        return dialog
+
+    def open_first_run(self):
+        from app.first_run import FirstRunDialog
+
+        dialog = FirstRunDialog(self.settings, parent=self)
+        dialog.open()
+        return dialog
+
+    def show_shortcuts(self) -> None:
+        QMessageBox.information(self, "Keyboard shortcuts", SHORTCUTS_HELP)
+
+    def scale_font(self, delta: float | None) -> None:
+        scale = 1.0 if delta is None else min(2.0, max(0.75, round(self.settings.font_scale + delta, 2)))
+        self.settings = self.settings.model_copy(update={"font_scale": scale})
+        apply_theme(QApplication.instance(), self.settings.theme, scale)
+        try:
+            from core.settings import save_settings
+
+            save_settings(self.settings, self.settings_path)
+        except OSError as exc:
+            self.show_error(f"Could not save the text size: {exc}")
+
+    def show_error(self, message: str) -> None:
+        self.message_bar.show_message(message, error=True)
+        self.statusBar().showMessage(message, 10000)
+
+    def show_notice(self, message: str) -> None:
+        self.message_bar.show_message(message, error=False)
+        self.statusBar().showMessage(message, 6000)
+
+    def closeEvent(self, event) -> None:  # noqa: N802
+        QApplication.instance().removeEventFilter(self)
+        self.therapist_panel.flush_note()
+        self.bridge.shutdown()
+        self.runner.shutdown()
+        self._drop_if_empty(self.session_id)
+        super().closeEvent(event)
+
