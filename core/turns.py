@@ -65,6 +65,7 @@ class TurnRecorder:
         self._lock = threading.Lock()
         self.records: list = []  # every record, in completion order (also without a store)
         self.store_errors: list[str] = []
+        self.errors: dict[int, list[str]] = {}  # turn -> engine/stage error messages
 
     def __call__(self, frame: Frame) -> None:
         if isinstance(frame, UserTurn):
@@ -138,6 +139,8 @@ class TurnRecorder:
             timings_ms=timings,
             safety_triggered=t.override is not None,
         )
+        if t.errors:
+            self.errors[turn] = list(t.errors)
         row = None
         if self.store is not None and self.session_id is not None:
             try:
