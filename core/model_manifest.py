@@ -46,11 +46,13 @@ class ModelAssetError(RuntimeError):
 class _Entry(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    file: str = Field(description="path relative to the manifest's folder, or `bundled:llm` for the base")
+    file: str | None = Field(description="path relative to the manifest's folder")
     sha256: str | None = Field(None, description="hex digest; None skips the check (not for shipped files)")
 
 
 class BaseModelEntry(_Entry):
+    file: str | None = Field(None, description="None with source `bundled:llm` = the packaged SmolLM2 GGUF")
+    source: str = Field(BUNDLED_LLM, description="`bundled:llm` or `file`")
     name: str = "SmolLM2-135M-Instruct"
     architecture: str = "llama"
     n_embd: int = Field(gt=0)
@@ -79,7 +81,7 @@ class ModelManifest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     format: Literal["cogaudio-model-manifest"] = MANIFEST_FORMAT
-    version: int = MANIFEST_VERSION
+    format_version: int = MANIFEST_VERSION
     name: str
     form: Literal["adapter", "merged"]
     base_model: BaseModelEntry
@@ -93,7 +95,7 @@ class ModelManifest(BaseModel):
 
 
 @dataclass(frozen=True)
-class AudioModelFiles:
+class ManifestFiles:
     """Checked, absolute paths of one audio model pair, ready for AudioLLMEngine."""
 
     llm: Path
@@ -235,7 +237,9 @@ def load_manifest(path: Path) -> ModelManifest:
 
 
 def _resolve(entry: _Entry, folder: Path, what: str, verify: bool) -> Path:
-    if entry.file == BUNDLED_LLM:
+    if entry.file is None or entry.file == BUNDLED_LLM:
+        if not isinstance(entry, BaseModelEntry) or entry.source != BUNDLED_LLM:
+            raise ModelAssetError(f"the manifest's {what} entry names no file; re-export it")
         path = bundled_path("llm")
         if path is None:
             raise ModelAssetError(f"the bundled base model is not installed; run: {install_hint('llm')}")
@@ -253,7 +257,7 @@ def _resolve(entry: _Entry, folder: Path, what: str, verify: bool) -> Path:
     return path
 
 
-def resolve_manifest(path: Path = DEFAULT_MANIFEST, verify_checksums: bool = True) -> AudioModelFiles:
+def resolve_manifest(path: Path = DEFAULT_MANIFEST, verify_checksums: bool = True) -> ManifestFiles:
     """Load a manifest and check every file it names; raise ModelAssetError on any problem."""
     path = Path(path)
     manifest = load_manifest(path)
@@ -274,7 +278,7 @@ def resolve_manifest(path: Path = DEFAULT_MANIFEST, verify_checksums: bool = Tru
     if adapter is not None:
         check_adapter(adapter, arch)
     scale = manifest.adapter.scale if manifest.adapter is not None else 1.0
-    return AudioModelFiles(llm, projector, adapter, scale, manifest, path)
+    return ManifestFiles(llm, projector, adapter, scale, manifest, path)
 
 
 def check_model_files(llm: Path, projector: Path, adapter: Path | None = None) -> None:

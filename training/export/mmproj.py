@@ -83,7 +83,9 @@ def mmproj_tensors(
             data = data[:, None]  # ggml adds the conv bias as a (D, 1) column
         if ".conv" in stem and suffix == "weight":
             data = data.astype(np.float16)  # ggml_conv_1d needs F16 kernels
-        elif data.ndim >= 2 and ftype == "f16" and "position_embd" not in new:
+        elif suffix == "weight" and data.ndim >= 2 and ftype == "f16" and "position_embd" not in new:
+            # biases (even the (D, 1) conv ones) and position embeddings are added, and ggml's
+            # CPU add has no f32 + f16 kernel: those stay F32
             data = data.astype(np.float16)
         out.append((f"{new}.{suffix}", data))
     return out
