@@ -215,8 +215,11 @@ class ConversationView(QScrollArea):
     def clear(self) -> None:
         while self._column.count() > 1:
             item = self._column.takeAt(0)
-            if item.widget() and item.widget() is not self.placeholder:
-                item.widget().deleteLater()
+            w = item.widget()
+            if w is not None and w is not self.placeholder:
+                w.hide()
+                w.setParent(None)  # out of findChildren() now, not at the next event loop turn
+                w.deleteLater()
         self._column.insertWidget(0, self.placeholder)
         self.placeholder.show()
 

@@ -85,6 +85,7 @@ class MainWindow(QMainWindow):
         self.session_id: int | None = None
         self.viewing_id: int | None = None  # the session shown; may be an older one from the sidebar
         self.therapist_mode = False
+        self._closed = False
         self.runner = TaskRunner(self)
         self.setWindowTitle("CogAudio Companion")
         self.setMinimumSize(1024, 640)
@@ -570,6 +571,10 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(message, 6000)
 
     def closeEvent(self, event) -> None:  # noqa: N802
+        if self._closed:
+            super().closeEvent(event)
+            return
+        self._closed = True
         QApplication.instance().removeEventFilter(self)
         self.therapist_panel.flush_note()
         self.bridge.shutdown()
