@@ -166,7 +166,7 @@ def read_gguf_metadata(path: Path, what: str) -> dict[str, object]:
         if isinstance(value, np.generic):
             value = value.item()
         meta[key] = value
-    meta["__tensors__"] = {t.name: tuple(int(d) for d in t.shape) for t in reader.tensors}
+    meta["__tensors__"] = {t.name: t.tensor_type.name for t in reader.tensors}
     return meta
 
 
@@ -194,6 +194,11 @@ def check_projector(path: Path, n_embd: int) -> dict[str, object]:
             f"projector {path} has stack factor {stack!r}, which llama.cpp cannot run (it would abort); "
             "re-train with stack factor 10 or 12"
         )
+    # ggml's CPU add has no f32 + f16 kernel, so an F16 bias or position table aborts mid-encode
+    bad = [n for n, kind in meta["__tensors__"].items()
+           if kind != "F32" and (n.endswith(".bias") or "position_embd" in n or "norm" in n or ".ln" in n)]
+    if bad:
+        raise ModelAssetError(f"projector {path} stores {bad[0]} as non-F32, which llama.cpp cannot add; re-export it")
     width = meta.get("clip.audio.projection_dim")
     if width != n_embd:
         raise ModelAssetError(

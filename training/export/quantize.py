@@ -51,8 +51,10 @@ def _projector_target(name: str, data: np.ndarray, qtype: gguf.GGMLQuantizationT
     block = gguf.GGML_QUANT_SIZES[qtype][0]
     if ".conv1d." in name and name.endswith(".weight"):
         return gguf.GGMLQuantizationType.F16
-    if data.ndim < 2 or "position_embd" in name or data.shape[-1] % block:
-        return gguf.GGMLQuantizationType.F32 if data.ndim < 2 or name.endswith(".bias") else gguf.GGMLQuantizationType.F16
+    if data.ndim < 2 or name.endswith(".bias") or "position_embd" in name:
+        return gguf.GGMLQuantizationType.F32  # added, not multiplied: ggml's CPU add needs F32 here
+    if data.shape[-1] % block:
+        return gguf.GGMLQuantizationType.F16
     return qtype
 
 
