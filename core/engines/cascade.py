@@ -16,7 +16,6 @@ Perceived label and confidence (uncalibrated, documented so nobody reads more in
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Iterator
@@ -25,15 +24,15 @@ import numpy as np
 
 from core.asr import SpeechRecognizer, Transcript
 from core.cues import Cues, EmotionEstimate, EmotionFromCues, measure_cues
-from core.eips import EIPS, STEPS, StreamParser, find_tag, parse_reply, render_target, system_prompt
+from core.eips import EIPS, render_target, system_prompt
 from core.engines.base import HistoryTurn
 from core.engines.llm_runtime import TextLLM
-from core.events import Done, Error, Event, Perceived, Reasoning, ReplyDelta
+from core.engines.turn_stream import NUDGE, TurnStream, ms_since
+from core.events import Done, Error, Event, Perceived, ReplyDelta
 from core.settings import Settings
 
 LLM_LABEL_WEIGHT = 0.6
 CUE_WEIGHT = 0.4
-MAX_REPLY_SENTENCES = 3  # the persona asks for one to three; the engine holds it to that
 CONTINUE_TOKENS = 96  # budget for the reply when the model had to be nudged into "Response:"
 NOT_HEARD = "I didn't quite catch that. Could you say it again?"
 
@@ -63,8 +62,6 @@ _EXAMPLES: tuple[tuple[str, str, str, str, EIPS], ...] = (
         ),
     ),
 )
-_SENTENCE_END = re.compile(r"[.!?](\s|$)")
-_AFTER_RESPONSE = re.compile(r"response\s*:.*?\n\s*(emotion|intent|psychology|strategy|response|user)\s*:", re.I | re.S)
 
 
 class CascadeEngine:
@@ -107,11 +104,11 @@ class CascadeEngine:
         estimate: EmotionEstimate | None = None
         if audio is not None and np.asarray(audio).size:
             transcript = self.asr.transcribe(audio)
-            timings["asr_ms"] = _ms(t0)
+            timings["asr_ms"] = ms_since(t0)
             t1 = time.perf_counter()
             cues = measure_cues(audio, transcript.words)
             estimate = self.cue_model.estimate(cues)
-            timings["cues_ms"] = _ms(t1)
+            timings["cues_ms"] = ms_since(t1)
         user_text = (text or transcript.text).strip()
         if cancel.is_set():
             yield Done("", None, interrupted=True, timings_ms=timings)
@@ -119,72 +116,27 @@ class CascadeEngine:
         if not user_text:
             yield self._perceived(None, None, estimate, cues, transcript.text)
             yield ReplyDelta(NOT_HEARD)
-            timings["total_ms"] = _ms(t0)
+            timings["total_ms"] = ms_since(t0)
             yield Done(NOT_HEARD, None, timings_ms=timings)
             return
 
         hint = self.cue_model.describe(cues, estimate) if cues is not None else None
         prompt, stops = self._prompt(history, user_text, hint)
-        parser = StreamParser()
-        full = "Emotion:"
-        list(parser.feed(full))  # the pre-filled header puts the parser in structured mode
-        perceived_sent = False
-        steps: dict[str, str] = {}
-        reply_parts: list[str] = []
+        stream = TurnStream(lambda label, intensity: self._perceived(label, intensity, estimate, cues, user_text), t0, timings)
+        yield from stream.feed("Emotion:")  # pre-filled: the model starts inside the format
         t_llm = time.perf_counter()
-
-        def handle(items: list[tuple]) -> Iterator[Event]:
-            nonlocal perceived_sent
-            for item in items:
-                if item[0] == "step":
-                    steps.setdefault(item[1], item[2])
-                    if item[1] == "emotion" and not perceived_sent:
-                        perceived_sent = True
-                        label, intensity = find_tag(item[2])
-                        timings["perceived_ms"] = _ms(t0)
-                        yield self._perceived(label, intensity, estimate, cues, user_text)
-                    continue
-                if not perceived_sent:  # the model skipped the emotion line
-                    perceived_sent = True
-                    yield self._perceived(None, None, estimate, cues, user_text)
-                if not reply_parts:
-                    timings["first_reply_ms"] = _ms(t0)
-                    if all(s in steps for s in STEPS):  # Reasoning comes as all four steps or not at all
-                        for s in STEPS:
-                            yield Reasoning(s, steps[s])
-                reply_parts.append(item[1])
-                yield ReplyDelta(item[1])
-
         for attempt in range(2):
             budget = None if attempt == 0 else CONTINUE_TOKENS
-            for piece in self.llm.stream(prompt + full, stops, max_tokens=budget, cancel=cancel):
-                if "first_token_ms" not in timings:
-                    timings["first_token_ms"] = _ms(t0)
-                ends = bool(reply_parts) and "\n" in piece  # the spoken reply is one paragraph
-                piece = piece.split("\n")[0] if ends else piece
-                full += piece
-                yield from handle(list(parser.feed(piece)))
-                if ends or _reply_complete(full):
+            for piece in self.llm.stream(prompt + stream.text, stops, max_tokens=budget, cancel=cancel):
+                timings.setdefault("first_token_ms", ms_since(t0))
+                yield from stream.feed(piece)
+                if stream.complete:
                     break
-            if cancel.is_set() or reply_parts or attempt == 1:
+            if cancel.is_set() or stream.replied or attempt == 1:
                 break
-            # The model stopped before "Response:" (common for 135M models): nudge it once.
-            yield from handle(list(parser.feed("\nResponse:")))
-            full += "\nResponse:"
-        if not cancel.is_set():
-            yield from handle(list(parser.finish()))
-        timings["llm_ms"] = _ms(t_llm)
-
-        parsed = parse_reply(full)
-        if not perceived_sent:
-            yield self._perceived(parsed.label, parsed.intensity, estimate, cues, user_text)
-        reply = _trim_reply("".join(reply_parts))
-        if not reply and not cancel.is_set():
-            reply = parsed.response
-            yield ReplyDelta(reply)
-        eips = EIPS(**{s: steps[s] for s in STEPS}) if all(steps.get(s) for s in STEPS) else None
-        timings["total_ms"] = _ms(t0)
-        yield Done(reply, eips, interrupted=cancel.is_set(), timings_ms=timings)
+            yield from stream.feed(NUDGE)  # stopped before "Response:" (common at 135M): nudge once
+        timings["llm_ms"] = ms_since(t_llm)
+        yield from stream.finish(interrupted=cancel.is_set())
 
     def _prompt(self, history: list[HistoryTurn], user_text: str, hint: str | None) -> tuple[str, list[str]]:
         """Chat-template prompt: system, the worked example, as much history as fits, this turn."""
@@ -221,23 +173,3 @@ class CascadeEngine:
         if label == "neutral":
             intensity = "medium"  # EMOTIONS.md: neutral has no intensity, stored as medium
         return Perceived(label, intensity, round(float(confidence), 3), transcript or None, cues.as_dict() if cues else {})
-
-
-def _reply_complete(text: str) -> bool:
-    """True once the response section has its sentences or the model starts another section."""
-    if _AFTER_RESPONSE.search(text):
-        return True
-    idx = text.lower().rfind("response:")
-    if idx < 0:
-        return False
-    return len(_SENTENCE_END.findall(text[idx + 9:])) >= MAX_REPLY_SENTENCES
-
-
-def _trim_reply(reply: str) -> str:
-    """Drop anything the model began after the response (a new header) and surrounding space."""
-    cut = re.search(r"\n\s*(emotion|intent|psychology|strategy|user)\s*:", reply, re.I)
-    return (reply[: cut.start()] if cut else reply).strip()
-
-
-def _ms(start: float) -> float:
-    return round((time.perf_counter() - start) * 1000.0, 1)

@@ -1,8 +1,9 @@
 """The llama.cpp runtime: GGUF validation, backend detection, model loading and token streaming.
 
 llama.cpp aborts the whole process on some malformed files, so every GGUF is first read
-with the `gguf` package (the format's reference reader) and refused with a clear message
-when it is missing, truncated or not a GGUF. Loading follows settings.engine: `gpu_offload`
+with the `gguf` package (core.model_manifest.check_llm: header, metadata, tensor extents)
+and refused with a ModelAssetError that says what to do when it is missing, truncated or
+not a language model. Loading follows settings.engine: `gpu_offload`
 "auto" offloads every layer when this llama.cpp build supports a GPU, "cpu" keeps all on
 the CPU. `TextLLM.stream()` yields text pieces and stops at the next token once `cancel` is set.
 """
@@ -13,71 +14,16 @@ import os
 import sys
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from core.bundled import require_bundled
+from core.model_manifest import ModelAssetError, check_llm
 from core.settings import EngineSettings
 
-GGUF_MAGIC = b"GGUF"
 
-
-class GGUFError(ValueError):
-    """A model file is missing, truncated or not a usable GGUF; the message says what to do."""
-
-
-@dataclass(frozen=True)
-class GGUFInfo:
-    path: Path
-    size: int
-    architecture: str
-    n_tensors: int
-    metadata: dict[str, object] = field(default_factory=dict)  # scalar and string fields only
-
-    def get(self, key: str, default: object = None) -> object:
-        return self.metadata.get(key, default)
-
-    @property
-    def n_embd(self) -> int | None:
-        value = self.metadata.get(f"{self.architecture}.embedding_length")
-        return int(value) if value is not None else None
-
-
-def read_gguf(path: Path | str, what: str = "model") -> GGUFInfo:
-    """Validate a GGUF file's header, metadata and tensor extents, and return its metadata.
-
-    Raises GGUFError (never lets llama.cpp see a broken file) with a fix in the message.
-    """
-    import gguf  # lazily: the reader pulls in numpy memmaps we only need here
-
-    path = Path(path)
-    hint = f"download the {what} again (cogaudio models pull) or point the settings at another file"
-    if not path.is_file():
-        raise GGUFError(f"{what} file not found: {path}; {hint}")
-    size = path.stat().st_size
-    with path.open("rb") as fh:
-        magic = fh.read(4)
-    if magic != GGUF_MAGIC:
-        raise GGUFError(f"{path} is not a GGUF file (starts with {magic!r}); {hint}")
-    try:
-        reader = gguf.GGUFReader(path)
-    except Exception as exc:  # the reader fails with numpy shape errors on cut-off files
-        raise GGUFError(f"{path} is truncated or corrupt ({size} bytes; {type(exc).__name__}: {exc}); {hint}") from exc
-    end = max((t.data_offset + int(t.n_bytes) for t in reader.tensors), default=0)
-    if end > size:
-        raise GGUFError(f"{path} is truncated: its tensors need {end} bytes but the file has {size}; {hint}")
-    metadata: dict[str, object] = {}
-    for name, fld in reader.fields.items():
-        if name.startswith("tokenizer.ggml.") and name != "tokenizer.ggml.model":
-            continue  # vocabularies are large and no caller needs them here
-        try:
-            metadata[name] = fld.contents()
-        except Exception:  # odd array types: skip rather than refuse a file llama.cpp can read
-            continue
-    arch = str(metadata.get("general.architecture", ""))
-    if not arch:
-        raise GGUFError(f"{path} has no general.architecture key; it is not a model GGUF; {hint}")
-    return GGUFInfo(path, size, arch, len(reader.tensors), metadata)
+class GGUFError(ModelAssetError):
+    """llama.cpp refused a model file that passed the metadata checks; the message says what to do."""
 
 
 @dataclass(frozen=True)
@@ -131,7 +77,7 @@ class TextLLM:
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         self.path = Path(path) if path else llm_path(settings)
-        self.info = read_gguf(self.path, "language model")
+        self.architecture, self.n_embd = check_llm(self.path)  # raises ModelAssetError with a fix
         self.settings = settings
         try:
             self.llm = llama_cpp.Llama(

@@ -1,0 +1,351 @@
+"""`AudioLLMEngine`: a GGUF language model that hears the audio through an mmproj projector.
+
+llama-cpp-python's chat handlers refuse audio-only projectors, so this engine drives
+llama.cpp's multimodal library (mtmd) through the low-level `llama_cpp.mtmd_cpp` bindings:
+
+    16 kHz float32 PCM -> mtmd_bitmap_init_from_audio
+    chat-template prompt with mtmd_default_marker() where the audio goes
+    mtmd_tokenize -> mtmd_helper_eval_chunks (audio encoder + projector + LLM prefill)
+    sampling loop (llama_sampler chain) -> text pieces -> core.engines.turn_stream events
+
+An optional LoRA adapter GGUF is applied on top of the base model (llama_adapter_lora_init +
+llama_set_adapters_lora). The prompt is the one training uses (training/model/prompt.py):
+system = core.eips.system_prompt(explicit), user = the marker; earlier turns go in as text.
+
+Every file is validated by core.model_manifest BEFORE llama.cpp or mtmd sees it, because
+some bad projectors (an ultravox stack factor that does not divide the 30 s chunk) abort the
+process inside clip.cpp instead of failing. Native handles are owned by `_Handles` and freed
+in reverse order of creation.
+
+Perceived confidence: when the model writes its Emotion line, the logits at the label
+position are read and the probability of the first token of each of the seven labels is
+renormalised over the seven; the confidence is that share for the label the model wrote
+(0.6 when the label position could not be observed, e.g. a model that skips the format).
+"""
+
+from __future__ import annotations
+
+import codecs
+import ctypes
+import math
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+
+from core.eips import system_prompt
+from core.engines.base import SAMPLE_RATE, HistoryTurn
+from core.engines.llm_runtime import default_threads, gpu_layers
+from core.engines.turn_stream import NUDGE, TurnStream, ms_since
+from core.events import Error, Event, Perceived
+from core.labels import EMOTIONS
+from core.model_manifest import (
+    ModelAssetError,
+    audio_tokens_per_chunk,
+    check_adapter,
+    check_llm,
+    check_projector,
+)
+from core.settings import Settings
+
+FALLBACK_LABEL_CONFIDENCE = 0.6
+CONTINUE_TOKENS = 96
+
+
+def _quiet_native_logs(llama_cpp, mtmd_cpp) -> None:
+    """Route llama.cpp and mtmd logs through llama-cpp-python's logger at ERROR level: load
+    errors (e.g. a width mismatch) still reach stderr, the per-turn progress lines do not."""
+    from llama_cpp import _logger
+
+    _logger.set_verbose(False)
+    mtmd_cpp.mtmd_log_set(_logger.llama_log_callback, ctypes.c_void_p(0))
+    mtmd_cpp.mtmd_helper_log_set(_logger.llama_log_callback, ctypes.c_void_p(0))
+
+
+class _Handles:
+    """Native handles with one owner: `add` in creation order, `close` frees in reverse."""
+
+    def __init__(self) -> None:
+        self._stack: list[tuple[str, Callable[[object], None], object]] = []
+
+    def add(self, name: str, handle: object, free: Callable[[object], None]) -> object:
+        if not handle:
+            self.close()
+            raise ModelAssetError(f"llama.cpp could not create the {name}; see the lines it printed above")
+        self._stack.append((name, free, handle))
+        return handle
+
+    def close(self) -> None:
+        while self._stack:
+            _, free, handle = self._stack.pop()
+            free(handle)
+
+
+class AudioLLMEngine:
+    """GGUF LLM + audio projector (+ LoRA) through mtmd. Loads once; `respond()` streams events."""
+
+    name = "audio-llm"
+
+    def __init__(
+        self,
+        settings: Settings,
+        llm_path: Path,
+        mmproj_path: Path,
+        lora_path: Path | None = None,
+        lora_scale: float = 1.0,
+        explicit_reasoning: bool | None = None,
+    ) -> None:
+        import llama_cpp
+        from llama_cpp import mtmd_cpp
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        self._ll, self._mtmd = llama_cpp, mtmd_cpp
+        self.settings = settings
+        eng = settings.engine
+        self.explicit = eng.explicit_reasoning if explicit_reasoning is None else explicit_reasoning
+        self.llm_path, self.mmproj_path = Path(llm_path), Path(mmproj_path)
+        self.lora_path = Path(lora_path) if lora_path else None
+        # Metadata checks first: width, projector type, stack factor, adapter architecture.
+        arch, n_embd = check_llm(self.llm_path)
+        projector = check_projector(self.mmproj_path, n_embd)
+        if self.lora_path is not None:
+            check_adapter(self.lora_path, arch)
+        stack = int(projector.get("clip.audio.projector.stack_factor") or 1)
+        self._tokens_per_chunk = audio_tokens_per_chunk(stack)
+        self.model = " + ".join(p.name for p in (self.llm_path, self.mmproj_path, self.lora_path) if p)
+        self.notice: str | None = None
+        self._lock = threading.Lock()  # one turn at a time: the context is not re-entrant
+        self._h = _Handles()
+        llama_cpp.llama_backend_init()
+        _quiet_native_logs(llama_cpp, mtmd_cpp)
+        n_gpu = gpu_layers(eng)
+        threads = default_threads(eng)
+
+        mparams = llama_cpp.llama_model_default_params()
+        mparams.n_gpu_layers = n_gpu
+        self._model = self._h.add(
+            "language model", llama_cpp.llama_model_load_from_file(str(self.llm_path).encode(), mparams),
+            llama_cpp.llama_model_free,
+        )
+        try:
+            if self.lora_path is not None:
+                adapter = self._h.add(
+                    "LoRA adapter", llama_cpp.llama_adapter_lora_init(self._model, str(self.lora_path).encode()),
+                    llama_cpp.llama_adapter_lora_free,
+                )
+            cparams = llama_cpp.llama_context_default_params()
+            cparams.n_ctx = eng.n_ctx
+            cparams.n_batch = 512
+            cparams.n_threads = cparams.n_threads_batch = threads
+            self._ctx = self._h.add("llama context", llama_cpp.llama_init_from_model(self._model, cparams), llama_cpp.llama_free)
+            if self.lora_path is not None:
+                adapters = (llama_cpp.llama_adapter_lora_p_ctypes * 1)(adapter)
+                scales = (ctypes.c_float * 1)(lora_scale)
+                if llama_cpp.llama_set_adapters_lora(self._ctx, adapters, 1, scales) != 0:
+                    raise ModelAssetError(f"llama.cpp could not apply the LoRA adapter {self.lora_path}")
+            mp = mtmd_cpp.mtmd_context_params_default()
+            mp.use_gpu = n_gpu != 0
+            mp.n_threads = threads
+            mp.print_timings = False
+            mp.warmup = False  # a warm-up pass costs a full 30 s chunk of encoding at load time
+            self._mctx = self._h.add(
+                "audio projector context", mtmd_cpp.mtmd_init_from_file(str(self.mmproj_path).encode(), self._model, mp),
+                mtmd_cpp.mtmd_free,
+            )
+            if not mtmd_cpp.mtmd_support_audio(self._mctx):
+                raise ModelAssetError(f"{self.mmproj_path} has no audio encoder; use an audio mmproj GGUF")
+            self._vocab = llama_cpp.llama_model_get_vocab(self._model)
+            self._n_ctx = llama_cpp.llama_n_ctx(self._ctx)
+            self._n_batch = llama_cpp.llama_n_batch(self._ctx)
+            self.marker = mtmd_cpp.mtmd_default_marker().decode()
+            template = llama_cpp.llama_model_chat_template(self._model, None)
+            if not template:
+                raise ModelAssetError(f"{self.llm_path} has no chat template; use an instruct/chat GGUF")
+            eos = self._piece(llama_cpp.llama_vocab_eos(self._vocab))
+            self._format = Jinja2ChatFormatter(template.decode(), eos_token=eos, bos_token="", add_generation_prompt=True)
+            self._label_tokens = {label: self._first_tokens(label) for label in EMOTIONS}
+        except Exception:
+            self.close()
+            raise
+
+    # ----- public interface -------------------------------------------------------------
+
+    def respond(
+        self,
+        audio: np.ndarray | None,
+        history: list[HistoryTurn],
+        text: str | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[Event]:
+        cancel = cancel or threading.Event()
+        try:
+            with self._lock:
+                yield from self._respond(audio, history, text, cancel)
+        except Exception as exc:
+            yield Error(f"the audio model failed: {type(exc).__name__}: {exc}", stage="engine")
+
+    def close(self) -> None:
+        self._h.close()
+
+    def __del__(self) -> None:  # safety net; callers should close() explicitly
+        try:
+            self._h.close()
+        except Exception:
+            pass
+
+    # ----- one turn ---------------------------------------------------------------------
+
+    def _respond(self, audio, history, text, cancel: threading.Event) -> Iterator[Event]:
+        ll = self._ll
+        t0 = time.perf_counter()
+        timings: dict[str, float] = {}
+        pcm = None if audio is None else np.ascontiguousarray(np.asarray(audio, dtype=np.float32).reshape(-1))
+        if pcm is not None and pcm.size < SAMPLE_RATE // 10:
+            pcm = None  # under 100 ms: nothing to hear
+        if pcm is None and not (text and text.strip()):
+            yield Error("no audio and no text to answer; speak for longer or type a message", stage="engine")
+            return
+        # mtmd pads audio to whole 30 s chunks, each giving a fixed number of embeddings
+        chunks = 0 if pcm is None else math.ceil(pcm.size / (30 * SAMPLE_RATE))
+        prompt = self._prompt(history, chunks * self._tokens_per_chunk, text)
+        ll.llama_memory_clear(ll.llama_get_memory(self._ctx), True)
+        n_past = self._eval_prompt(prompt, pcm)
+        timings["audio_prefill_ms"] = ms_since(t0)
+        label_probs: dict[str, float] = {}
+
+        def perceive(label: str | None, intensity: str | None) -> Perceived:
+            if label is None:
+                return Perceived("neutral", "medium", 0.0, text or None, {})
+            conf = label_probs.get(label, FALLBACK_LABEL_CONFIDENCE) if label_probs else FALLBACK_LABEL_CONFIDENCE
+            return Perceived(label, "medium" if label == "neutral" else intensity or "medium", round(conf, 3), text or None, {})
+
+        stream = TurnStream(perceive, t0, timings)
+        sampler = self._sampler()
+        try:
+            for attempt in range(2):
+                budget = self.settings.engine.max_tokens if attempt == 0 else CONTINUE_TOKENS
+                decoder = codecs.getincrementaldecoder("utf-8")("replace")
+                for _ in range(budget):
+                    if cancel.is_set() or n_past >= self._n_ctx - 1:
+                        break
+                    if not label_probs and stream.text.rstrip().lower().endswith("emotion:"):
+                        label_probs.update(self._label_distribution())
+                    token = ll.llama_sampler_sample(sampler, self._ctx, -1)
+                    if ll.llama_vocab_is_eog(self._vocab, token):
+                        break
+                    timings.setdefault("first_token_ms", ms_since(t0))
+                    piece = decoder.decode(self._piece_bytes(token))
+                    n_past = self._decode([token], n_past)
+                    if piece:
+                        yield from stream.feed(piece)
+                    if stream.complete:
+                        break
+                if cancel.is_set() or stream.replied or attempt == 1 or n_past >= self._n_ctx - 16:
+                    break
+                n_past = self._decode(self._tokenize(NUDGE), n_past)  # stopped before "Response:": nudge once
+                yield from stream.feed(NUDGE)
+        finally:
+            ll.llama_sampler_free(sampler)
+        timings["llm_ms"] = ms_since(t0) - timings["audio_prefill_ms"]
+        yield from stream.finish(interrupted=cancel.is_set())
+
+    def _prompt(self, history: list[HistoryTurn], audio_tokens: int, text: str | None) -> str:
+        """The training prompt (system + user marker) with earlier turns as text, fitted to n_ctx."""
+        user = self.marker if audio_tokens else ""
+        if text and text.strip():
+            user = f"{user}\n{text.strip()}" if user else text.strip()
+        system = {"role": "system", "content": system_prompt(explicit=self.explicit)}
+        turns = list(history)
+        budget = self._n_ctx - self.settings.engine.max_tokens - CONTINUE_TOKENS - audio_tokens
+        while True:
+            past = [m for t in turns for m in ({"role": "user", "content": t.user}, {"role": "assistant", "content": t.assistant})]
+            prompt = self._format(messages=[system, *past, {"role": "user", "content": user}]).prompt
+            if not turns or len(self._tokenize(prompt)) <= budget:
+                return prompt
+            turns.pop(0)  # drop the oldest exchange until the prompt fits
+
+    def _eval_prompt(self, prompt: str, pcm: np.ndarray | None) -> int:
+        """Tokenize the prompt around the audio and evaluate it all; returns the new n_past."""
+        mt, ll = self._mtmd, self._ll
+        turn = _Handles()  # per-turn handles, freed whatever happens
+        try:
+            bitmaps = (mt.mtmd_bitmap_p_ctypes * 1)()
+            n_bitmaps = 0
+            if pcm is not None:
+                data = pcm.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
+                bitmaps[0] = turn.add("audio bitmap", mt.mtmd_bitmap_init_from_audio(pcm.size, data), mt.mtmd_bitmap_free)
+                n_bitmaps = 1
+            chunks = turn.add("input chunks", mt.mtmd_input_chunks_init(), mt.mtmd_input_chunks_free)
+            raw = prompt.encode("utf-8")
+            inp = mt.mtmd_input_text(raw, len(raw), True, True)
+            rc = mt.mtmd_tokenize(self._mctx, chunks, ctypes.byref(inp), bitmaps, n_bitmaps)
+            if rc != 0:
+                raise RuntimeError(f"mtmd_tokenize failed with code {rc} (is the audio marker in the prompt?)")
+            if mt.mtmd_helper_get_n_pos(chunks) >= self._n_ctx - 16:
+                raise RuntimeError(f"the turn needs more than n_ctx={self._n_ctx} tokens; raise settings.engine.n_ctx")
+            new_n_past = ll.llama_pos(0)
+            rc = mt.mtmd_helper_eval_chunks(self._mctx, self._ctx, chunks, 0, 0, self._n_batch, True, ctypes.byref(new_n_past))
+            if rc != 0:
+                raise RuntimeError(f"mtmd_helper_eval_chunks failed with code {rc}")
+            return int(new_n_past.value)
+        finally:
+            turn.close()
+
+    # ----- small llama.cpp helpers ------------------------------------------------------
+
+    def _sampler(self):
+        ll, eng = self._ll, self.settings.engine
+        chain = ll.llama_sampler_chain_init(ll.llama_sampler_chain_default_params())
+        n_vocab = ll.llama_vocab_n_tokens(self._vocab)
+        ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_penalties(n_vocab, 64, 1.1, 0.0, 0.0))  # tiny models loop
+        if eng.temperature <= 0.0:
+            ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_greedy())
+        else:
+            ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_top_k(40))
+            ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_top_p(0.95, 1))
+            ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_temp(eng.temperature))
+            ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_dist(0xC06A))
+        return chain
+
+    def _decode(self, tokens: list[int], n_past: int) -> int:
+        ll = self._ll
+        arr = (ll.llama_token * len(tokens))(*tokens)
+        if ll.llama_decode(self._ctx, ll.llama_batch_get_one(arr, len(tokens))) != 0:
+            raise RuntimeError("llama_decode failed (context full?)")
+        return n_past + len(tokens)
+
+    def _tokenize(self, text: str) -> list[int]:
+        ll = self._ll
+        raw = text.encode("utf-8")
+        buf = (ll.llama_token * (len(raw) + 16))()
+        n = ll.llama_tokenize(self._vocab, raw, len(raw), buf, len(buf), False, True)
+        return list(buf[: max(n, 0)])
+
+    def _piece_bytes(self, token: int) -> bytes:
+        buf = ctypes.create_string_buffer(64)
+        n = self._ll.llama_token_to_piece(self._vocab, token, buf, len(buf), 0, False)
+        if n < 0:
+            buf = ctypes.create_string_buffer(-n)
+            n = self._ll.llama_token_to_piece(self._vocab, token, buf, len(buf), 0, False)
+        return buf.raw[:n]
+
+    def _piece(self, token: int) -> str:
+        buf = ctypes.create_string_buffer(64)
+        n = self._ll.llama_token_to_piece(self._vocab, token, buf, len(buf), 0, True)
+        return buf.raw[: max(n, 0)].decode("utf-8", "replace")
+
+    def _first_tokens(self, label: str) -> set[int]:
+        """First token of the label as written after "Emotion:" (with and without a space)."""
+        return {toks[0] for variant in (f" {label}", label, f" {label.capitalize()}") if (toks := self._tokenize(variant))}
+
+    def _label_distribution(self) -> dict[str, float]:
+        """Softmax over the seven labels' first-token logits at the current position."""
+        ll = self._ll
+        logits = ll.llama_get_logits_ith(self._ctx, -1)
+        scores = {label: max(logits[t] for t in toks) for label, toks in self._label_tokens.items() if toks}
+        top = max(scores.values())
+        exp = {label: math.exp(s - top) for label, s in scores.items()}
+        total = sum(exp.values())
+        return {label: v / total for label, v in exp.items()}

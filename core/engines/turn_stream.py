@@ -1,0 +1,108 @@
+"""From streamed model text to the engine event sequence, shared by both engines.
+
+Both engines generate the same EIPS text (core.eips) and must emit the same events in the
+same order: Perceived (as soon as the Emotion line is complete), the four Reasoning steps
+(all four or none, just before the reply starts), ReplyDelta pieces, then Done. `TurnStream`
+holds that bookkeeping so the engines only differ in how they produce tokens.
+
+The spoken reply is one paragraph of at most MAX_REPLY_SENTENCES sentences: a newline or a
+new section header after the reply has begun ends it (small models ramble on otherwise).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+
+from core.eips import EIPS, STEPS, StreamParser, find_tag, parse_reply
+from core.events import Done, Event, Perceived, Reasoning, ReplyDelta
+
+NUDGE = "\nResponse:"  # appended once when the model stops before writing its reply
+MAX_REPLY_SENTENCES = 3
+_SENTENCE_END = re.compile(r"[.!?](\s|$)")
+_AFTER_RESPONSE = re.compile(r"response\s*:.*?\n\s*(emotion|intent|psychology|strategy|response|user)\s*:", re.I | re.S)
+_NEW_HEADER = re.compile(r"\n\s*(emotion|intent|psychology|strategy|user)\s*:", re.I)
+
+PerceiveFn = Callable[[str | None, str | None], Perceived]
+
+
+class TurnStream:
+    """Feed generated text; get events. `complete` turns True when the reply is finished."""
+
+    def __init__(self, perceive: PerceiveFn, t0: float, timings: dict[str, float]) -> None:
+        self._perceive = perceive
+        self._t0 = t0
+        self.timings = timings
+        self._parser = StreamParser()
+        self.text = ""
+        self.steps: dict[str, str] = {}
+        self.reply_parts: list[str] = []
+        self.perceived_sent = False
+        self.complete = False
+
+    @property
+    def replied(self) -> bool:
+        return bool(self.reply_parts)
+
+    def feed(self, piece: str) -> Iterator[Event]:
+        if self.complete:
+            return
+        if self.replied and "\n" in piece:  # the spoken reply is one paragraph
+            piece = piece.split("\n")[0]
+            self.complete = True
+        self.text += piece
+        yield from self._handle(self._parser.feed(piece))
+        if _reply_complete(self.text):
+            self.complete = True
+
+    def finish(self, interrupted: bool) -> Iterator[Event]:
+        """Flush the parser and end the turn with Done (a fallback reply if none was streamed)."""
+        if not interrupted:
+            yield from self._handle(self._parser.finish())
+        parsed = parse_reply(self.text)
+        if not self.perceived_sent:
+            self.perceived_sent = True
+            yield self._perceive(parsed.label, parsed.intensity)
+        reply = _NEW_HEADER.split("".join(self.reply_parts))[0].strip()
+        if not reply and not interrupted:
+            reply = parsed.response
+            yield ReplyDelta(reply)
+        eips = EIPS(**{s: self.steps[s] for s in STEPS}) if all(self.steps.get(s) for s in STEPS) else None
+        self.timings["total_ms"] = ms_since(self._t0)
+        yield Done(reply, eips, interrupted=interrupted, timings_ms=dict(self.timings))
+
+    def _handle(self, items: Iterator[tuple]) -> Iterator[Event]:
+        for item in items:
+            if item[0] == "step":
+                self.steps.setdefault(item[1], item[2])
+                if item[1] == "emotion" and not self.perceived_sent:
+                    self.perceived_sent = True
+                    self.timings["perceived_ms"] = ms_since(self._t0)
+                    yield self._perceive(*find_tag(item[2]))
+                continue
+            if not self.perceived_sent:  # the model skipped the emotion line
+                self.perceived_sent = True
+                self.timings["perceived_ms"] = ms_since(self._t0)
+                yield self._perceive(None, None)
+            if not self.reply_parts:
+                self.timings["first_reply_ms"] = ms_since(self._t0)
+                if all(s in self.steps for s in STEPS):  # Reasoning: all four steps or none
+                    for s in STEPS:
+                        yield Reasoning(s, self.steps[s])
+            self.reply_parts.append(item[1])
+            yield ReplyDelta(item[1])
+
+
+def _reply_complete(text: str) -> bool:
+    """True once the response has its sentences or the model starts another section."""
+    if _AFTER_RESPONSE.search(text):
+        return True
+    idx = text.lower().rfind("response:")
+    if idx < 0:
+        return False
+    return len(_SENTENCE_END.findall(text[idx + len("response:"):])) >= MAX_REPLY_SENTENCES
+
+
+def ms_since(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000.0, 1)

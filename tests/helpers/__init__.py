@@ -1,0 +1,1 @@
+"""Helpers shared by tests (tiny model files the tests write themselves)."""
