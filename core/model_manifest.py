@@ -20,6 +20,7 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -172,6 +173,18 @@ def read_gguf_metadata(path: Path, what: str) -> dict[str, object]:
 
 def check_llm(path: Path) -> tuple[str, int]:
     """(architecture, n_embd) of a language-model GGUF; raises ModelAssetError if unusable."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelAssetError(f"language model not found at {path}; fix engine.llm_path or re-export")
+    stat = path.stat()
+    return _check_llm_cached(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=8)
+def _check_llm_cached(path_str: str, size: int, mtime_ns: int) -> tuple[str, int]:
+    # parsing a GGUF's 49k-token vocabulary takes seconds in Python; the key includes size
+    # and mtime so a replaced file is read again
+    path = Path(path_str)
     meta = read_gguf_metadata(path, "language model")
     arch = str(meta.get("general.architecture", ""))
     n_embd = meta.get(f"{arch}.embedding_length")
