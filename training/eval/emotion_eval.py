@@ -60,32 +60,35 @@ def _scores(pred: list[str | None], gold: list[str], kinds: list[str]) -> dict:
     }
 
 
-def evaluate(model, ds, cfg, builder, log=print) -> dict:
-    """Scores of `model` on split `ds` (see the module docstring); `cfg` is an EvalConfig."""
+def evaluate(model, ds, cfg, builder, explicit: bool = False, log=print) -> dict:
+    """Scores of `model` on split `ds` (see the module docstring); `cfg` is an EvalConfig.
+
+    `explicit` picks the prompt the tag is read under (stage 1 answers with EIPS steps, stage 2
+    directly); the Emotion line comes first in both, so a few tokens are enough to read it."""
     idx = pick_rows(ds, cfg.kinds, cfg.max_rows)
     rows = [ds[i] for i in idx]
     gold = [r["emotion"] for r in rows]
     kinds = [r["kind"] for r in rows]
-    direct = builder.prompts[False]
-    audio_ex = [Segmented(direct.before, builder.mel(r), direct.after, []) for r in rows]
+    prompt = builder.prompts[explicit]
+    audio_ex = [Segmented(prompt.before, builder.mel(r), prompt.after, []) for r in rows]
     log(f"eval: {len(rows)} rows of {cfg.kinds} from the held-out split")
-    result = {"n_rows": len(rows), "chance": 1 / len(EMOTIONS),
+    result = {"n_rows": len(rows), "chance": 1 / len(EMOTIONS), "prompt": "explicit" if explicit else "direct",
               "audio": _scores(_tags(model, audio_ex, cfg.tag_tokens, cfg.batch_size), gold, kinds)}
     if cfg.text_baseline:
         tok = builder.tokenizer
-        text_ex = [Segmented(text_prompt(tok, r["text"], explicit=False), None, [], []) for r in rows]
+        text_ex = [Segmented(text_prompt(tok, r["text"], explicit=explicit), None, [], []) for r in rows]
         result["text_only"] = _scores(_tags(model, text_ex, cfg.tag_tokens, cfg.batch_size), gold, kinds)
     if cfg.format_rows > 0:
         fmt_rows = rows[:: max(1, len(rows) // cfg.format_rows)][: cfg.format_rows]
         valid = {}
-        for explicit in (True, False):
-            p = builder.prompts[explicit]
+        for expl in (True, False):
+            p = builder.prompts[expl]
             ex = [Segmented(p.before, builder.mel(r), p.after, []) for r in fmt_rows]
             texts = model.generate(ex, max_new_tokens=cfg.format_tokens)
             parsed = [parse_reply(t) for t in texts]
-            ok = [q.valid and (q.eips is not None if explicit else True) for q in parsed]
-            valid["explicit" if explicit else "direct"] = sum(ok) / len(ok)
-            result.setdefault("samples", {})["explicit" if explicit else "direct"] = texts[:2]
+            ok = [q.valid and (q.eips is not None if expl else True) for q in parsed]
+            valid["explicit" if expl else "direct"] = sum(ok) / len(ok)
+            result.setdefault("samples", {})["explicit" if expl else "direct"] = texts[:2]
         result["format_validity"] = valid
     log("eval: " + ", ".join(f"{k}={v}" for k, v in result.items() if k != "samples"))
     return result

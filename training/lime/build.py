@@ -146,7 +146,7 @@ def plan_build(cfg: LimeConfig) -> tuple[list[Group], dict, list[dict]]:
     conflicts = read_conflict_texts(cfg.conflict_texts) if cfg.conflict_rows_per_text > 0 else []
     conflicts = sorted(conflicts, key=lambda c: stable_hash(cfg.seed, "pick", c[1]))[: cfg.max_conflict_texts]
     groups = plan_synthetic(cfg, sorted(texts), conflicts) if cfg.voices else []
-    corpus_groups, corpus_bad = ingest_corpora(cfg, {g.text for g in groups})
+    corpus_groups, corpus_bad = ingest_corpora(cfg, {g.text: g.split for g in groups})
     return groups + corpus_groups, report.summary(), corpus_bad
 
 

@@ -58,7 +58,7 @@ class LimeConfig(BaseModel):
     max_conflict_texts: int | None = Field(None, description="Use at most this many conflict texts (sorted by seed hash).")
     emotions: list[str] = Field(default_factory=lambda: list(EMOTIONS))
     intensities: list[str] = Field(default_factory=lambda: list(INTENSITIES))
-    voices: list[VoiceConfig]
+    voices: list[VoiceConfig] = Field(default_factory=list, description="Synthetic voices; none = corpora only.")
     switch_rows_per_text: int = Field(2, description="Rows per (text, voice) whose emotion changes mid-utterance.")
     conflict_rows_per_text: int = Field(2, description="Rows per (conflict text, voice) with the voice in another emotion.")
     split_ratios: dict[str, float] = Field(default_factory=lambda: {"train": 0.8, "validation": 0.1, "test": 0.1})

@@ -135,13 +135,17 @@ def scan(corpus: CorpusConfig) -> tuple[list[CorpusItem], list[dict]]:
     return items[: corpus.limit] if corpus.limit else items, bad
 
 
-def ingest_corpora(cfg: LimeConfig, synthetic_texts: set[str]) -> tuple[list[Group], list[dict]]:
-    """One group (one row) per usable corpus file; splits by text like the synthetic rows."""
+def ingest_corpora(cfg: LimeConfig, known_splits: dict[str, str]) -> tuple[list[Group], list[dict]]:
+    """One group (one row) per usable corpus file; splits by text like the synthetic rows.
+
+    A corpus text that the synthetic part already uses keeps that split (`known_splits`).
+    """
     groups, bad = [], []
     for corpus in cfg.corpora:
         items, problems = scan(corpus)
         bad.extend(problems)
-        splits = assign_splits(sorted({i.text for i in items} - synthetic_texts), cfg.split_ratios, cfg.seed)
+        splits = {**assign_splits(sorted({i.text for i in items} - set(known_splits)), cfg.split_ratios, cfg.seed),
+                  **known_splits}
         for item in items:
             gid = stable_hash(cfg.seed, item.source, item.path.relative_to(corpus.path))
             row = RowSpec(stable_hash(gid, "row"), "single", (Segment(0, item.emotion, item.intensity),), "neutral")

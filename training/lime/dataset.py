@@ -79,8 +79,8 @@ def write_dataset(cfg: LimeConfig, out: Path, groups: list[Group], batch: int = 
             writers[split].write_table(pa.Table.from_pylist(pending[split], schema=features.arrow_schema))
             pending[split] = []
 
-    ordered = sorted((r.id, g) for g in groups for r in g.rows)  # sorted: same seed, same order
-    for row_id, group in tqdm(ordered, desc="lime assemble", unit="row"):
+    ordered = sorted({r.id for g in groups for r in g.rows})  # sorted: same seed, same order
+    for row_id in tqdm(ordered, desc="lime assemble", unit="row"):
         audio_path, meta_path = row_paths(out, row_id)
         if not meta_path.exists():
             continue  # reported as bad by the build

@@ -29,6 +29,14 @@ def rms(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if len(x) else 0.0
 
 
+def seed_praat(seed: int) -> None:
+    """Seed Praat's own random generator: its overlap-add and "Change gender" draw random
+    periods in unvoiced stretches, so without this the same input renders differently."""
+    import parselmouth
+
+    parselmouth.praat.run(f"random_initializeWithSeedUnsafelyButPredictably ({int(seed)})")
+
+
 def pitch_bounds(sound) -> tuple[float, float]:
     """Pitch floor and ceiling fitted to the speaker (two passes, after De Looze & Hirst).
 
@@ -62,6 +70,7 @@ def apply_profile(audio: Audio, profile: ProsodyProfile, rng: np.random.Generato
     from parselmouth.praat import call
 
     neutral_rms = rms(audio.samples)
+    seed_praat(int(rng.integers(2**31)))
     sound = parselmouth.Sound(audio.samples.astype(np.float64), audio.rate)
     floor, ceiling = pitch_bounds(sound)
     manipulation = call(sound, "To Manipulation", 0.01, floor, ceiling)

@@ -7,6 +7,7 @@ output (formant and median-pitch shift: a synthetic variant, marked so in the da
 
 from __future__ import annotations
 
+import hashlib
 import io
 import shutil
 import subprocess
@@ -70,6 +71,10 @@ def change_timbre(audio: Audio, formant_shift: float, pitch_shift: float) -> Aud
     import parselmouth
     from parselmouth.praat import call
 
+    from training.lime.prosody import seed_praat
+
+    # Seeded by the audio itself: the same rendering always gets the same variant.
+    seed_praat(int.from_bytes(hashlib.sha1(audio.samples.tobytes()).digest()[:4], "big"))
     sound = parselmouth.Sound(audio.samples.astype(np.float64), audio.rate)
     median = call(sound.to_pitch(), "Get quantile", 0, 0, 0.5, "Hertz")
     new_median = 0.0 if pitch_shift == 1.0 or np.isnan(median) else median * pitch_shift

@@ -94,6 +94,8 @@ def train(cfg: SFTConfig, log=print) -> dict:
 
     from training.lime.dataset import load_lime
 
+    if cfg.encoder_warmup_steps and not cfg.model.aux_classifier and not cfg.init_from:
+        raise ValueError("encoder_warmup_steps needs model.aux_classifier: true (the warm-up trains on the aux loss)")
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     acc = Accelerator(mixed_precision=cfg.mixed_precision, log_with="tensorboard", project_dir=str(out))
@@ -111,11 +113,18 @@ def train(cfg: SFTConfig, log=print) -> dict:
     optimizer = torch.optim.AdamW(_param_groups(model, cfg), weight_decay=cfg.weight_decay)
     scheduler = get_scheduler(cfg.lr_scheduler, optimizer, num_warmup_steps=cfg.warmup_steps,
                               num_training_steps=cfg.max_steps)
+    from accelerate.utils import DistributedType
+
+    sharded = acc.distributed_type in (DistributedType.DEEPSPEED, DistributedType.FSDP)
     start = 0
-    if _checkpoints(out):
+    if _checkpoints(out) and not sharded:
         start = load_checkpoint(_checkpoints(out)[-1], model, optimizer, scheduler)
         log(f"resumed from {_checkpoints(out)[-1]} at step {start}")
     pmodel, optimizer, scheduler = acc.prepare(model, optimizer, scheduler)
+    if _checkpoints(out) and sharded:
+        acc.load_state(str(_checkpoints(out)[-1]))
+        start = json.loads((_checkpoints(out)[-1] / "state.json").read_text())["step"]
+        log(f"resumed from {_checkpoints(out)[-1]} at step {start}")
     acc.init_trackers("tb", config={k: str(v) for k, v in config_dict(cfg).items()})
     (out / "config.json").write_text(json.dumps(config_dict(cfg), indent=2))
     metrics_log = (out / "metrics.jsonl").open("a")
@@ -138,7 +147,7 @@ def train(cfg: SFTConfig, log=print) -> dict:
                          lm_weight=0.0 if warm else 1.0)
             acc.backward(res["loss"] / cfg.gradient_accumulation_steps)
             for k, v in res.items():
-                stats[k] = stats.get(k, 0.0) + float(v) / cfg.gradient_accumulation_steps
+                stats[k] = stats.get(k, 0.0) + float(v.detach()) / cfg.gradient_accumulation_steps
         if cfg.max_grad_norm:
             acc.clip_grad_norm_([p for g in optimizer.param_groups for p in g["params"]], cfg.max_grad_norm)
         optimizer.step()
@@ -152,7 +161,12 @@ def train(cfg: SFTConfig, log=print) -> dict:
             metrics_log.flush()
             if done % cfg.logging_steps == 0 or done == cfg.max_steps:
                 log(f"step {done}/{cfg.max_steps} " + " ".join(f"{k}={v:.4g}" for k, v in stats.items()))
-            if done % cfg.save_steps == 0 or done == cfg.max_steps:
+        if done % cfg.save_steps == 0 or done == cfg.max_steps:
+            if sharded:  # ZeRO shards optimizer state across ranks: let accelerate gather it
+                acc.save_state(str(out / "checkpoints" / f"step-{done}"))
+                if acc.is_main_process:
+                    (out / "checkpoints" / f"step-{done}" / "state.json").write_text(json.dumps({"step": done}))
+            elif acc.is_main_process:
                 save_checkpoint(out, done, acc.unwrap_model(pmodel), optimizer, scheduler, cfg.save_total_limit)
     metrics_log.close()
     acc.wait_for_everyone()
@@ -166,7 +180,7 @@ def train(cfg: SFTConfig, log=print) -> dict:
             from training.eval.emotion_eval import evaluate
 
             final.eval()
-            result["eval"] = evaluate(final, data[cfg.eval.split], cfg.eval, builder, log=log)
+            result["eval"] = evaluate(final, data[cfg.eval.split], cfg.eval, builder, explicit=cfg.stage == 1, log=log)
         (out / "result.json").write_text(json.dumps(result, indent=2))
     acc.end_training()
     return result
