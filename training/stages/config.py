@@ -98,6 +98,7 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None, sta
         data = yaml.safe_load(p.read_text()) or {}
         if not isinstance(data, dict):
             raise ValueError(f"{p}: expected a mapping of config fields")
+    data.pop("pipeline", None)  # the `cogaudio-train pipeline` section (training/pipeline.py)
     sections = {k: data.pop(k) or {} for k in ("stage1", "stage2") if k in data}
     if stage is not None:
         data["stage"] = stage
