@@ -3,6 +3,7 @@
     cogaudio-train export --model runs/tiny/stage2/model --out runs/tiny/export [--form adapter|merged]
     cogaudio-train quantize --in runs/tiny/export --out runs/tiny/q8 --type Q8_0 [--projector-type Q8_0]
     cogaudio-train quantize ... --install assets/models     # also copy the pair where the app finds it
+    cogaudio-train export-eval --manifest runs/tiny/q8/manifest.json --data data/lime-tiny --rows 70
 """
 
 from __future__ import annotations
@@ -82,6 +83,18 @@ def _quantize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _eval(args: argparse.Namespace) -> int:
+    from training.export.evaluate import evaluate_pair
+
+    try:
+        result = evaluate_pair(Path(args.manifest), Path(args.data), args.split, tuple(args.kinds), args.rows, args.max_tokens)
+    except (FileNotFoundError, ValueError, RuntimeError) as exc:
+        print(f"export-eval failed: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(result))
+    return 0
+
+
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("export", help="write the trained model as GGUF (LLM or LoRA) + ultravox mmproj + manifest")
     p.add_argument("--model", required=True, help="trained model folder (the model/ of a stage output)")
@@ -102,3 +115,12 @@ def add_parser(subparsers) -> None:
     q.add_argument("--projector-type", default="Q8_0", help="projector type: Q8_0 (default), F16, Q5_0, Q4_0 ...")
     q.add_argument("--install", help="also copy the result to this folder (assets/models for the app's default)")
     q.set_defaults(func=_quantize)
+
+    e = subparsers.add_parser("export-eval", help="emotion accuracy of an exported pair through `cogaudio reply --engine audio-llm --json`")
+    e.add_argument("--manifest", required=True, help="manifest.json of the pair")
+    e.add_argument("--data", default="data/lime-tiny", help="LIME dataset folder")
+    e.add_argument("--split", default="test", help="held-out split")
+    e.add_argument("--kinds", nargs="+", default=["single", "conflict"], help="row kinds (as in training's eval)")
+    e.add_argument("--rows", type=int, default=70, help="rows (the same pick as training's eval with this cap)")
+    e.add_argument("--max-tokens", type=int, default=48, help="reply length cap (the Emotion tag comes first)")
+    e.set_defaults(func=_eval)

@@ -1,0 +1,224 @@
+"""`cogaudio-train pipeline --config configs/tiny-cpu.yaml`: from nothing to an installed model pair.
+
+Stages, each a `cogaudio-train` command run as a subprocess (memory is freed between them and a
+crash leaves the finished stages on disk):
+
+    lime      lime build            -> data/lime-tiny              (skipped when build_report.json exists)
+    annotate  eips annotate         -> data/lime-tiny-eips         (skipped when the dataset exists)
+    stage1    sft                   -> runs/.../stage1/model       (skipped when model/cogaudio.json exists)
+    stage2    implicit              -> runs/.../stage2/model
+    export    export (adapter form, and merged form for the quantization table when asked)
+    quantize  quantize Q8_0 / Q4_K_M ...
+    verify    parity PyTorch vs llama.cpp on held-out rows, emotion accuracy through
+              `cogaudio reply --engine audio-llm --json`, then install into assets/models
+
+Resumable: a stage whose output exists and checks out is skipped (the training stages also
+resume from their own checkpoints when killed mid-run). The YAML is the stages' own config
+(configs/tiny-cpu.yaml) plus a `pipeline:` section read here; wall time per stage goes to
+RUN_DIR/pipeline.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+
+@dataclass
+class PipelineConfig:
+    run_dir: str = field(default="runs/tiny-cpu", metadata={"help": "export, quantized pairs, pipeline.json"})
+    lime_config: str = field(default="configs/lime-tiny.yaml", metadata={"help": "LIME builder config"})
+    lime_data: str = field(default="data/lime-tiny", metadata={"help": "LIME dataset folder (built if missing)"})
+    teacher: str = field(default="template", metadata={"help": "EIPS annotator: template | gguf | openai"})
+    teacher_args: list[str] = field(default_factory=list, metadata={"help": "extra `eips annotate` arguments"})
+    export_form: str = field(default="adapter", metadata={"help": "installed form: adapter (LoRA on the shipped base) | merged"})
+    merged_variants: bool = field(default=False, metadata={"help": "also export the merged F16 LLM for the quantization table"})
+    quantize: list[str] = field(default_factory=lambda: ["Q8_0"], metadata={"help": "LLM types (merged form)"})
+    projector_type: str = field(default="Q8_0", metadata={"help": "projector type of the quantized pairs"})
+    install_dir: str | None = field(default="assets/models", metadata={"help": "where the app finds the default pair"})
+    parity_rows: int = field(default=3, metadata={"help": "held-out rows for the PyTorch vs llama.cpp parity check"})
+    eval_rows: int = field(default=70, metadata={"help": "held-out rows scored through `cogaudio reply` (0 = skip)"})
+
+
+def load_pipeline_config(path: Path) -> tuple[PipelineConfig, dict]:
+    raw = yaml.safe_load(Path(path).read_text()) or {}
+    section = raw.get("pipeline") or {}
+    known = {f.name for f in dataclasses.fields(PipelineConfig)}
+    unknown = sorted(set(section) - known)
+    if unknown:
+        raise ValueError(f"unknown pipeline field(s) {unknown} in {path}; known: {', '.join(sorted(known))}")
+    return PipelineConfig(**section), raw
+
+
+def _cli(*args: str) -> None:
+    cmd = [sys.executable, "-m", "training.cli", *args]
+    print("$ cogaudio-train " + " ".join(args), flush=True)
+    rc = subprocess.run(cmd).returncode
+    if rc != 0:
+        raise RuntimeError(f"`cogaudio-train {' '.join(args)}` failed with code {rc}; fix it and re-run the pipeline")
+
+
+def _manifest_ok(folder: Path) -> bool:
+    from core.model_manifest import ModelAssetError, resolve_manifest
+
+    try:
+        resolve_manifest(folder / "manifest.json")
+        return True
+    except ModelAssetError:
+        return False
+
+
+class Pipeline:
+    def __init__(self, config_path: Path, cfg: PipelineConfig, raw: dict) -> None:
+        from training.stages.config import load_config
+
+        self.config_path, self.cfg = Path(config_path), cfg
+        self.run = Path(cfg.run_dir)
+        self.data = Path(raw.get("data", "data/lime-tiny-eips"))
+        self.stage_dirs = {s: Path(load_config(config_path, stage=s).output_dir) for s in (1, 2)}
+        self.eval_cfg = load_config(config_path, stage=2).eval
+        self.report_path = self.run / "pipeline.json"
+        self.report = json.loads(self.report_path.read_text()) if self.report_path.is_file() else {"stages": {}}
+
+    def _stage(self, name: str, done, run) -> None:
+        if done():
+            print(f"[{name}] done already, skipped", flush=True)
+            self.report["stages"].setdefault(name, {})["skipped"] = True
+            return
+        print(f"[{name}] running", flush=True)
+        t0 = time.perf_counter()
+        result = run() or {}
+        self.report["stages"][name] = {"wall_s": round(time.perf_counter() - t0, 1), **result}
+        self._save()
+
+    def _save(self) -> None:
+        self.run.mkdir(parents=True, exist_ok=True)
+        self.report_path.write_text(json.dumps(self.report, indent=2, default=str) + "\n")
+
+    def model_dir(self, stage: int) -> Path:
+        return self.stage_dirs[stage] / "model"
+
+    def run_all(self) -> dict:
+        cfg, t0 = self.cfg, time.perf_counter()
+        lime = Path(cfg.lime_data)
+        self._stage("lime", lambda: (lime / "build_report.json").is_file(),
+                    lambda: _cli("lime", "build", "--config", cfg.lime_config, "--out", str(lime)))
+        self._stage("annotate", lambda: (self.data / "dataset_dict.json").is_file(),
+                    lambda: _cli("eips", "annotate", "--data", str(lime), "--out", str(self.data),
+                                 "--teacher", cfg.teacher, *cfg.teacher_args))
+        for s, cmd in ((1, "sft"), (2, "implicit")):
+            self._stage(f"stage{s}", lambda s=s: (self.model_dir(s) / "cogaudio.json").is_file(),
+                        lambda cmd=cmd: _cli(cmd, "--config", str(self.config_path), "--set", f"data={self.data}"))
+        export = self.run / "export"
+        self._stage("export", lambda: _manifest_ok(export), lambda: self._export(export, cfg.export_form))
+        if cfg.merged_variants:
+            merged = self.run / "export-merged"
+            self._stage("export_merged", lambda: _manifest_ok(merged), lambda: self._export(merged, "merged"))
+        self._stage("quantize", lambda: all(_manifest_ok(p) for p in self._quant_dirs()), self._quantize)
+        self._stage("verify", lambda: False, self._verify)
+        self.report["total_wall_s_this_run"] = round(time.perf_counter() - t0, 1)
+        self._save()
+        return self.report
+
+    def _export(self, out: Path, form: str) -> dict:
+        _cli("export", "--model", str(self.model_dir(2)), "--out", str(out), "--form", form)
+        return {"out": str(out), "form": form}
+
+    def _quant_dirs(self) -> list[Path]:
+        dirs = [self.run / f"{self.cfg.export_form}-{self.cfg.projector_type.lower()}"]
+        if self.cfg.merged_variants:
+            dirs += [self.run / f"merged-{q.lower()}" for q in self.cfg.quantize]
+        return dirs
+
+    def _quantize(self) -> dict:
+        from training.export.cli import run_quantize
+
+        first, *merged = self._quant_dirs()
+        run_quantize(self.run / "export", first, self.cfg.quantize[0], self.cfg.projector_type)
+        for q, out in zip(self.cfg.quantize, merged, strict=True):
+            run_quantize(self.run / "export-merged", out, q, self.cfg.projector_type)
+        return {"pairs": [str(p) for p in self._quant_dirs()]}
+
+    def _verify(self) -> dict:
+        result: dict = {"parity": self._parity()}
+        eval_json = self.stage_dirs[2] / "eval.json"
+        if eval_json.is_file():
+            result["pytorch_eval"] = json.loads(eval_json.read_text()).get("audio")
+        if self.cfg.eval_rows > 0:
+            from training.export.evaluate import evaluate_pair
+
+            pairs = [self.run / "export", *self._quant_dirs()]
+            if self.cfg.merged_variants:
+                pairs.insert(1, self.run / "export-merged")
+            ev = self.eval_cfg
+            result["reply_cli_eval"] = {
+                p.name: evaluate_pair(p / "manifest.json", Path(self.cfg.lime_data), ev.split, tuple(ev.kinds),
+                                      self.cfg.eval_rows)
+                for p in pairs
+            }
+        if self.cfg.install_dir:
+            from training.export.exporter import install
+
+            dest = Path(self.cfg.install_dir)
+            for old in dest.glob("*.gguf"):
+                old.unlink()
+            install(self._quant_dirs()[0], dest)
+            if not _manifest_ok(dest):
+                raise RuntimeError(f"the installed pair in {dest} does not verify")
+            result["installed"] = {"dir": str(dest), "bytes": sum(p.stat().st_size for p in dest.iterdir() if p.is_file())}
+        return result
+
+    def _parity(self) -> dict:
+        """PyTorch model vs the F16 export through llama.cpp on a few held-out rows."""
+        import tempfile
+
+        import soundfile as sf
+
+        from core.model_manifest import resolve_manifest
+        from training.export.evaluate import held_out_rows
+        from training.export.parity import LlamaCppAudio, check_parity
+        from training.model.export_layout import load_model
+
+        files = resolve_manifest(self.run / "export" / "manifest.json")
+        model = load_model(self.model_dir(2))
+        runner = LlamaCppAudio(files.llm, files.projector, files.adapter, files.adapter_scale)
+        out = []
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                rows = held_out_rows(Path(self.cfg.lime_data), Path(tmp), self.eval_cfg.split, tuple(self.eval_cfg.kinds),
+                                     self.cfg.parity_rows)
+                for wav in rows.wavs:
+                    audio, _ = sf.read(wav, dtype="float32")
+                    out.append(check_parity(model, runner, audio, files.manifest.explicit_reasoning).as_dict())
+        finally:
+            runner.close()
+        return {"form": files.manifest.form, "rows": out,
+                "min_logits_cosine": min(r["logits_cosine"] for r in out),
+                "tokens_equal": sum(r["tokens_equal"] for r in out)}
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        cfg, raw = load_pipeline_config(Path(args.config))
+        report = Pipeline(Path(args.config), cfg, raw).run_all()
+    except (FileNotFoundError, ValueError, RuntimeError) as exc:
+        print(f"pipeline stopped: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(report, indent=2, default=str))
+    return 0
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("pipeline", help="LIME -> annotate -> stage 1 -> stage 2 -> export -> quantize -> verify/install",
+                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", required=True, help="stages config with a pipeline: section (configs/tiny-cpu.yaml)")
+    p.set_defaults(func=_run)
+
