@@ -84,13 +84,14 @@ class ConversationBridge(QObject):
 
     state_changed = Signal(str)  # idle | listening | hearing | thinking | speaking
     level = Signal(float)  # RMS of the latest microphone block
-    user_turn = Signal(int, object)  # turn, typed text or None (spoken)
+    # No bare None crosses threads in an `object` argument (see app.workers.Task): "" and -1 stand for none.
+    user_turn = Signal(int, str)  # turn, typed text or "" (spoken)
     perceived = Signal(int, object)  # turn, core.events.Perceived
     reasoning = Signal(int, str, str)  # turn, EIPS step, text
     reply_delta = Signal(int, str)
     safety = Signal(int, str)  # turn, the caring reply that replaced the model's
     interrupted = Signal(int, str)  # turn, "barge-in" | "stop"
-    turn_complete = Signal(int, object, object)  # turn, TurnRecord, row id or None
+    turn_complete = Signal(int, object, int)  # turn, TurnRecord, row id or -1 (not stored)
     error = Signal(str)
     ready = Signal(str, str)  # engine name, model description
     closed = Signal()
@@ -276,7 +277,7 @@ class ConversationBridge(QObject):
         elif isinstance(frame, UserSpeechEnded):
             self.state_changed.emit("thinking")
         elif isinstance(frame, UserTurn):
-            self.user_turn.emit(frame.turn, frame.text)
+            self.user_turn.emit(frame.turn, frame.text or "")
             self.state_changed.emit("thinking")
         elif isinstance(frame, PlaybackStarted):
             self.state_changed.emit("speaking")
@@ -288,7 +289,7 @@ class ConversationBridge(QObject):
             pass
         elif isinstance(frame, TurnComplete):
             self._report_store_error(frame)
-            self.turn_complete.emit(frame.turn, frame.record, frame.turn_id)
+            self.turn_complete.emit(frame.turn, frame.record, frame.turn_id if frame.turn_id is not None else -1)
             pipeline = self.pipeline
             if pipeline is None or not [t for t in pipeline.active_turns if t != frame.turn]:
                 self.state_changed.emit("listening" if self.listening else "idle")

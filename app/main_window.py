@@ -98,6 +98,12 @@ class MainWindow(QMainWindow):
         self._wire_bridge()
         self._build_actions()
         QApplication.instance().installEventFilter(self)
+        QApplication.instance().styleHints().colorSchemeChanged.connect(self._system_scheme_changed)
+
+    def _system_scheme_changed(self, _scheme) -> None:
+        if self.settings.theme == "system":  # follow the system while it changes, e.g. at sunset
+            apply_theme(QApplication.instance(), "system", self.settings.font_scale)
+            self.conversation.dark = bool(QApplication.instance().property("cogaudio_dark"))
 
     # -- layout ------------------------------------------------------------------------------
 
@@ -303,10 +309,10 @@ class MainWindow(QMainWindow):
     def _live(self) -> bool:
         return self.viewing_id == self.session_id
 
-    def _on_user_turn(self, turn: int, text: object) -> None:
+    def _on_user_turn(self, turn: int, text: str) -> None:
         if not self._live():
             self.show_session(self.session_id)
-        self._user_widgets[turn] = self.conversation.add_user(str(text) if text else "…")
+        self._user_widgets[turn] = self.conversation.add_user(text or "…")
         self._reply_widgets[turn] = self.conversation.add_reply()
         self._reply_widgets[turn].set_status("thinking…")
 
@@ -336,11 +342,11 @@ class MainWindow(QMainWindow):
         if turn in self._reply_widgets:
             self._reply_widgets[turn].set_status("interrupted" if reason == "barge-in" else "stopped")
 
-    def _on_turn_complete(self, turn: int, record: TurnRecord, turn_id: object) -> None:
+    def _on_turn_complete(self, turn: int, record: TurnRecord, turn_id: int) -> None:
         reply = self._reply_widgets.get(turn)
         if reply is not None:
             reply.set_reply(record.reply)
-            reply.turn_id = turn_id if isinstance(turn_id, int) else None
+            reply.turn_id = turn_id if turn_id >= 0 else None
             if record.interrupted:
                 reply.set_status("interrupted")
             if record.eips and not reply.steps:

@@ -30,6 +30,10 @@ class Task(QObject):
     error = Signal(str)
     progress = Signal(float, str)
     finished = Signal()
+    # Crossing threads, a value travels inside a list: PySide6 (6.12, Python 3.11) mis-counts
+    # references of a bare None sent through a queued `object` signal, which ends in
+    # "Fatal Python error: none_dealloc". `_unbox` runs on the GUI thread and re-emits directly.
+    _boxed = Signal(object)
 
     def __init__(self, name: str, fn: Callable[..., Any], *args: Any, wants_progress: bool = False,
                  parent: QObject | None = None) -> None:
@@ -38,6 +42,7 @@ class Task(QObject):
         self.cancel_event = threading.Event()
         self._fn, self._args, self._wants_progress = fn, args, wants_progress
         self._thread = threading.Thread(target=self._run, name=f"cogaudio-{name}", daemon=True)
+        self._boxed.connect(self._unbox)
 
     def start(self) -> Task:
         self._thread.start()
@@ -66,9 +71,12 @@ class Task(QObject):
             traceback.print_exc()
             self.error.emit(str(exc) or type(exc).__name__)
         else:
-            self.result.emit(value)
+            self._boxed.emit([value])
         finally:
             self.finished.emit()
+
+    def _unbox(self, box: list) -> None:
+        self.result.emit(box[0])
 
 
 class TaskRunner(QObject):

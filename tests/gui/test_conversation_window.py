@@ -104,7 +104,7 @@ def test_missing_microphone_is_a_message_and_typing_still_works(qtbot, make_wind
     window.input.setText("Can you hear me?")
     window.send_button.click()
     qtbot.waitUntil(lambda: bool(done), timeout=TURN_TIMEOUT_MS)
-    assert done[0] is not None and window.conversation.replies()[0].text
+    assert done[0] > 0 and window.conversation.replies()[0].text
 
 
 def test_full_disk_is_a_message_and_the_next_turn_is_saved(qtbot, make_window):
@@ -123,7 +123,7 @@ def test_full_disk_is_a_message_and_the_next_turn_is_saved(qtbot, make_window):
     window.input.setText("Please remember this.")
     window.send_button.click()
     qtbot.waitUntil(lambda: bool(done), timeout=TURN_TIMEOUT_MS)
-    assert done[0] is None
+    assert done[0] == -1  # not stored
     assert "not saved" in window.message_bar.text() and "full" in window.message_bar.text()
     assert window.conversation.replies()[0].text  # the conversation itself went on
 
@@ -131,4 +131,4 @@ def test_full_disk_is_a_message_and_the_next_turn_is_saved(qtbot, make_window):
     window.input.setText("And now?")
     window.send_button.click()
     qtbot.waitUntil(lambda: len(done) == 2, timeout=TURN_TIMEOUT_MS)
-    assert isinstance(done[1], int) and len(window.store.turns(window.session_id)) == 1
+    assert done[1] > 0 and len(window.store.turns(window.session_id)) == 1
