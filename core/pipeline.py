@@ -377,3 +377,34 @@ class ConversationPipeline:
     def wait_listener(self, timeout: float | None = None) -> None:
         if self._listener is not None:
             self._listener.join(timeout)
+
+    def say(self, source, clips: list[np.ndarray], on_turn=None) -> list[int]:
+        """Speak recordings into a listening QueueSource, one turn each, each after the previous reply.
+
+        Drives headless conversations (`talk --input`, the benchmark, tests). Returns the turn
+        ids the VAD opened; a clip in which it finds no speech is skipped after a while.
+        """
+        ended = threading.Event()
+        opened: list[int] = []
+
+        def on_frame(frame: Frame) -> None:
+            if isinstance(frame, UserSpeechEnded):
+                opened.append(frame.turn)
+                ended.set()
+
+        self.stages.subscribe(on_frame)
+        for clip in clips:
+            ended.clear()
+            seen = len(opened)
+            source.push(clip)
+            speed = source.speed if source.speed > 0 else 50.0
+            patience = (len(clip) / 16000 + self.settings.vad.min_silence_ms / 1000 + 3.0) / speed + 5.0
+            if not ended.wait(patience):
+                log.warning("no speech found in a recording of %.1f s; skipped", len(clip) / 16000)
+                continue
+            for turn in opened[seen:]:
+                self.wait(turn)
+                if on_turn is not None:
+                    on_turn(turn)
+        self.wait_idle()
+        return opened

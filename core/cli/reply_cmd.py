@@ -22,7 +22,16 @@ import json
 import time
 from pathlib import Path
 
-from core.cli.common import EXIT_BAD_INPUT, EXIT_ERROR, CliError, add_common_args, err, load_runtime, quiet_native_logs, settings_from
+from core.cli.common import (
+    EXIT_BAD_INPUT,
+    EXIT_ERROR,
+    CliError,
+    add_common_args,
+    err,
+    load_runtime,
+    quiet_native_logs,
+    settings_from,
+)
 
 PROG = "cogaudio reply"
 

@@ -15,7 +15,15 @@ import threading
 import time
 from datetime import datetime
 
-from core.cli.common import EXIT_ERROR, CliError, add_common_args, err, load_runtime, quiet_native_logs, settings_from
+from core.cli.common import (
+    EXIT_ERROR,
+    CliError,
+    add_common_args,
+    err,
+    load_runtime,
+    quiet_native_logs,
+    settings_from,
+)
 from core.events import Done, Perceived, Reasoning, ReplyDelta
 from core.events import Error as EngineError
 from core.frames import (
@@ -167,7 +175,8 @@ def _run(args) -> int:
             pipeline.listen(source)
             if clips:
                 print(f"playing {len(clips)} recording(s) as your turns", flush=True)
-                _drive(pipeline, source, clips, settings)
+                if not pipeline.say(source, clips):
+                    print("  (no speech found in the recordings)", flush=True)
             else:
                 print("listening: speak any time (Ctrl-C to end)", flush=True)
                 while pipeline.listener_error is None:
@@ -184,28 +193,3 @@ def _run(args) -> int:
         if store is not None:
             store.close()
     return 0
-
-
-def _drive(pipeline, source, clips, settings) -> None:
-    """Play each clip into the live stream; wait for its reply to finish before the next."""
-    ended = threading.Event()
-    turns: list[int] = []
-
-    def on_frame(frame) -> None:
-        if isinstance(frame, UserSpeechEnded):
-            turns.append(frame.turn)
-            ended.set()
-
-    pipeline.subscribe(on_frame)
-    for clip in clips:
-        ended.clear()
-        seen = len(turns)
-        source.push(clip)
-        speed = source.speed if source.speed > 0 else 50.0
-        patience = (len(clip) / 16000 + settings.vad.min_silence_ms / 1000 + 3.0) / speed + 5.0
-        if not ended.wait(patience):
-            print("  (no speech found in this recording; skipping it)", flush=True)
-            continue
-        for turn in turns[seen:]:
-            pipeline.wait(turn)
-    pipeline.wait_idle()

@@ -12,7 +12,7 @@ from core.audio.sinks import ArraySink
 from core.frames import EngineEvent, Interrupted, PlaybackStarted, SafetyOverride, Sentence, TurnComplete
 from core.pipeline import ConversationPipeline
 from core.session_store import SessionStore
-from core.settings import Settings, SafetySettings
+from core.settings import SafetySettings, Settings
 from core.tts import Speaker
 
 

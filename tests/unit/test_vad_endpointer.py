@@ -8,7 +8,18 @@ import pytest
 from core.audio.pcm import load_audio
 from core.bundled import ASSETS
 from core.settings import VadSettings
-from core.vad import QUIET, SPEAKING, STOPPING, Endpointer, SileroVad, SpeechEnd, SpeechEnded, SpeechStart, SpeechStarted, StreamingVad
+from core.vad import (
+    QUIET,
+    SPEAKING,
+    STOPPING,
+    Endpointer,
+    SileroVad,
+    SpeechEnd,
+    SpeechEnded,
+    SpeechStart,
+    SpeechStarted,
+    StreamingVad,
+)
 
 # 32 ms windows: min_speech 96 ms = 3 windows, min_silence 160 ms = 5 windows
 SETTINGS = VadSettings(threshold=0.5, min_speech_ms=100, min_silence_ms=160, pre_roll_ms=100, max_turn_s=2.0)

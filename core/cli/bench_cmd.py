@@ -1,0 +1,125 @@
+"""`cogaudio bench latency [--json]`: voice-to-voice latency, streaming versus sequential.
+
+Speaks the bundled sample utterances in real time into the conversation pipeline and
+measures, from the last speech sample fed to the first reply sample written, the median and
+p90 for the streaming pipeline and for a sequential baseline (whole reply, then whole TTS)
+of the same models in the same run, their ratio, a per-stage breakdown, peak RSS and the
+cold start (process start to models ready). See core/latency.py for the method.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from core.bundled import ASSETS
+from core.cli.common import (
+    EXIT_BAD_INPUT,
+    EXIT_ERROR,
+    CliError,
+    add_common_args,
+    err,
+    load_runtime,
+    quiet_native_logs,
+    settings_from,
+)
+
+PROG = "cogaudio bench"
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("bench", help="benchmarks (latency)", description=__doc__,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="bench", required=True)
+    lat = sub.add_parser("latency", help="voice-to-voice latency: streaming vs sequential")
+    lat.add_argument("--json", action="store_true", help="print only the JSON result")
+    lat.add_argument("--runs", type=int, default=1, help="passes over the utterances per mode (default 1)")
+    lat.add_argument("--samples", nargs="*", metavar="FILE", default=None,
+                     help="utterances to use (default: the bundled assets/samples/*.wav)")
+    lat.add_argument("--min-silence-ms", type=int, default=None,
+                     help="end-of-turn silence for this run (default: settings vad.min_silence_ms)")
+    add_common_args(lat)
+    lat.set_defaults(func=run)
+
+
+def run(args) -> int:
+    started = _process_start()
+    try:
+        return _run(args, started)
+    except CliError as exc:
+        err(PROG, str(exc))
+        return exc.code
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        err(PROG, f"error: {type(exc).__name__}: {exc}")
+        return EXIT_ERROR
+
+
+def _process_start() -> float:
+    """perf_counter() value of the moment this process started (cold start includes imports)."""
+    try:
+        import psutil
+
+        age = time.time() - psutil.Process().create_time()
+        return time.perf_counter() - age
+    except Exception:
+        return time.perf_counter()
+
+
+def _run(args, started: float) -> int:
+    from core.audio.pcm import AudioFileError, load_audio
+    from core.latency import run_bench
+
+    quiet_native_logs()
+    settings = settings_from(args.settings)
+    if args.min_silence_ms is not None:
+        settings.vad.min_silence_ms = args.min_silence_ms
+    samples = [Path(s) for s in args.samples] if args.samples else sorted((ASSETS / "samples").glob("*.wav"))
+    for s in samples:
+        try:
+            load_audio(s)
+        except AudioFileError as exc:
+            raise CliError(f"error: {exc}", EXIT_BAD_INPUT) from None
+    runtime = load_runtime(settings, args.engine, PROG)
+    say = (lambda *a: None) if args.json else (lambda m: print(m, flush=True))
+    say(f"models ready in {runtime.load_ms:.0f} ms; {len(samples)} utterances x {args.runs} run(s) x 2 modes (real time)")
+    try:
+        result = run_bench(settings, runtime.engine, runtime.speaker, samples, args.runs, started,
+                           progress=lambda t: say(f"  {t.mode:<10} {t.sample:<12} {t.latency_ms:8.0f} ms"))
+    finally:
+        runtime.close()
+    data = result.as_dict()
+    data["min_silence_ms"] = settings.vad.min_silence_ms
+    data["models_load_ms"] = runtime.load_ms
+    if args.json:
+        print(json.dumps(data), flush=True)
+    else:
+        print(table(data))
+        print(json.dumps({k: v for k, v in data.items() if k != "turns"}))
+    return 0
+
+
+def table(d: dict) -> str:
+    from core.latency import STAGES
+
+    s, q = d["streaming"] or {}, d["sequential"] or {}
+    rows = [f"engine: {d['engine']} ({d['model']}); end-of-turn silence {d['min_silence_ms']} ms",
+            f"{'':<28}{'streaming':>12}{'sequential':>12}",
+            f"{'median latency (ms)':<28}{s.get('median_ms', float('nan')):>12.0f}{q.get('median_ms', float('nan')):>12.0f}",
+            f"{'p90 latency (ms)':<28}{s.get('p90_ms', float('nan')):>12.0f}{q.get('p90_ms', float('nan')):>12.0f}"]
+    for st in STAGES:
+        a, b = s.get("stages_median_ms", {}).get(st), q.get("stages_median_ms", {}).get(st)
+        rows.append(f"{'  ' + st + ' (ms, median)':<28}{_num(a):>12}{_num(b):>12}")
+    rows += [f"{'speed-up (sequential/streaming)':<28}{_num(d['speedup_median'], '.2f'):>12}",
+             f"{'cold start to ready (ms)':<28}{d['cold_start_ms']:>12.0f}",
+             f"{'peak RSS (MB)':<28}{d['peak_rss_mb']:>12.0f}",
+             "stage marks are ms after the endpoint decision; endpoint is last speech sample -> decision"]
+    return "\n".join(rows)
+
+
+def _num(v, fmt: str = ".0f") -> str:
+    return "-" if v is None else format(v, fmt)
+
