@@ -201,7 +201,7 @@ class EmotionFromCues:
         pitch = "high" if level > 2.0 else "low" if level < -2.0 else "average"
         melody = "lively" if log_range > 0.25 else "flat" if log_range < -0.3 else "even"
         pace = "fast" if log_rate > 0.15 else "slow" if log_rate < -0.15 else "steady"
-        volume = "loud" if loud > 4.0 else "quiet" if loud < -6.0 else "moderate volume"
+        volume = "loud" if loud > 3.0 else "quiet" if loud < -3.0 else "moderate volume"
         text = f"pitch {pitch} and {melody}, pace {pace}, {volume}"
         if estimate is not None and estimate.label != "neutral" and estimate.confidence >= HINT_MIN_CONFIDENCE:
             text += f"; may sound {estimate.label}"

@@ -116,6 +116,7 @@ class AudioLLMEngine:
         self._tokens_per_chunk = audio_tokens_per_chunk(stack)
         self.model = " + ".join(p.name for p in (self.llm_path, self.mmproj_path, self.lora_path) if p)
         self.notice: str | None = None
+        self.last_prompt_positions = 0
         self._lock = threading.Lock()  # one turn at a time: the context is not re-entrant
         self._h = _Handles()
         llama_cpp.llama_backend_init()
@@ -283,7 +284,8 @@ class AudioLLMEngine:
             rc = mt.mtmd_tokenize(self._mctx, chunks, ctypes.byref(inp), bitmaps, n_bitmaps)
             if rc != 0:
                 raise RuntimeError(f"mtmd_tokenize failed with code {rc} (is the audio marker in the prompt?)")
-            if mt.mtmd_helper_get_n_pos(chunks) >= self._n_ctx - 16:
+            self.last_prompt_positions = int(mt.mtmd_helper_get_n_pos(chunks))  # text + audio embeddings
+            if self.last_prompt_positions >= self._n_ctx - 16:
                 raise RuntimeError(f"the turn needs more than n_ctx={self._n_ctx} tokens; raise settings.engine.n_ctx")
             new_n_past = ll.llama_pos(0)
             rc = mt.mtmd_helper_eval_chunks(self._mctx, self._ctx, chunks, 0, 0, self._n_batch, True, ctypes.byref(new_n_past))

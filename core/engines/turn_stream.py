@@ -48,9 +48,6 @@ class TurnStream:
     def feed(self, piece: str) -> Iterator[Event]:
         if self.complete:
             return
-        if self.replied and "\n" in piece:  # the spoken reply is one paragraph
-            piece = piece.split("\n")[0]
-            self.complete = True
         self.text += piece
         yield from self._handle(self._parser.feed(piece))
         if _reply_complete(self.text):
@@ -58,7 +55,7 @@ class TurnStream:
 
     def finish(self, interrupted: bool) -> Iterator[Event]:
         """Flush the parser and end the turn with Done (a fallback reply if none was streamed)."""
-        if not interrupted:
+        if not interrupted and not self.complete:
             yield from self._handle(self._parser.finish())
         parsed = parse_reply(self.text)
         if not self.perceived_sent:
@@ -90,8 +87,22 @@ class TurnStream:
                 if all(s in self.steps for s in STEPS):  # Reasoning: all four steps or none
                     for s in STEPS:
                         yield Reasoning(s, self.steps[s])
-            self.reply_parts.append(item[1])
-            yield ReplyDelta(item[1])
+            delta = self._one_paragraph(item[1])
+            if delta:
+                self.reply_parts.append(delta)
+                yield ReplyDelta(delta)
+            if self.complete:
+                return
+
+    def _one_paragraph(self, delta: str) -> str:
+        """Cut `delta` at the first line break after the reply's first words (and mark complete)."""
+        before = "".join(self.reply_parts)
+        lead = len(before + delta) - len((before + delta).lstrip())
+        text = (before + delta)[lead:]
+        if "\n" not in text:
+            return delta
+        self.complete = True
+        return delta[: max(0, lead + text.index("\n") - len(before))]
 
 
 def _reply_complete(text: str) -> bool:

@@ -91,7 +91,8 @@ def write_random_projector(
 
 
 def write_random_lora(
-    path: Path, n_layers: int = 30, n_embd: int = 576, rank: int = 2, alpha: float = 4.0, seed: int = 0
+    path: Path, n_layers: int = 30, n_embd: int = 576, rank: int = 2, alpha: float = 4.0, seed: int = 0,
+    std: float = 0.01,
 ) -> Path:
     """A LoRA adapter GGUF on every layer's attn_q and attn_v of a Llama model (SmolLM2-135M shape)."""
     rng = np.random.default_rng(seed)
@@ -102,8 +103,8 @@ def write_random_lora(
     writer.add_name("random-test-lora")
     for i in range(n_layers):
         for proj, out_dim in (("attn_q", n_embd), ("attn_v", 192)):
-            writer.add_tensor(f"blk.{i}.{proj}.weight.lora_a", (rng.standard_normal((rank, n_embd)) * 0.01).astype(np.float32))
-            writer.add_tensor(f"blk.{i}.{proj}.weight.lora_b", (rng.standard_normal((out_dim, rank)) * 0.01).astype(np.float32))
+            writer.add_tensor(f"blk.{i}.{proj}.weight.lora_a", (rng.standard_normal((rank, n_embd)) * std).astype(np.float32))
+            writer.add_tensor(f"blk.{i}.{proj}.weight.lora_b", (rng.standard_normal((out_dim, rank)) * std).astype(np.float32))
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()

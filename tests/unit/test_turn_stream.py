@@ -1,0 +1,63 @@
+"""TurnStream: model text -> the engine event sequence, including malformed output."""
+
+from __future__ import annotations
+
+import time
+
+from core.engines.turn_stream import NUDGE, TurnStream
+from core.events import Done, Perceived, Reasoning, ReplyDelta
+
+
+def _run(pieces: list[str], nudge_if_silent: bool = False):
+    stream = TurnStream(lambda label, intensity: Perceived(label or "neutral", intensity or "medium", 0.5), time.perf_counter(), {})
+    events = []
+    for p in pieces:
+        events += list(stream.feed(p))
+        if stream.complete:
+            break
+    if nudge_if_silent and not stream.replied:
+        events += list(stream.feed(NUDGE))
+        events += list(stream.feed(" Take a slow breath with me."))
+    events += list(stream.finish(interrupted=False))
+    return events
+
+
+def _split(text: str, n: int = 3) -> list[str]:
+    return [text[i:i + n] for i in range(0, len(text), n)]
+
+
+def test_well_formed_output_gives_perceived_four_steps_and_reply():
+    text = ("Emotion: sad, high. Low and slow voice.\nIntent: To be heard.\nPsychology: Grief.\n"
+            "Strategy: Validate gently.\nResponse: I'm so sorry. That sounds hard.\nEmotion: happy")
+    events = _run(_split(text))
+    assert isinstance(events[0], Perceived) and events[0].label == "sad" and events[0].intensity == "high"
+    assert [e.step for e in events if isinstance(e, Reasoning)] == ["emotion", "intent", "psychology", "strategy"]
+    done = events[-1]
+    assert isinstance(done, Done) and done.reply == "I'm so sorry. That sounds hard."
+    assert done.eips is not None and done.eips.intent == "To be heard."
+    assert "".join(e.text for e in events if isinstance(e, ReplyDelta)).strip() == done.reply
+
+
+def test_plain_text_without_headers_still_speaks_one_paragraph():
+    events = _run(_split("Oh no, I'm sorry to hear that.\nThe above is a reply in four steps."))
+    done = events[-1]
+    assert isinstance(events[0], Perceived) and events[0].label == "neutral"
+    assert done.reply == "Oh no, I'm sorry to hear that." and done.eips is None
+    assert not [e for e in events if isinstance(e, Reasoning)]
+
+
+def test_steps_without_response_get_nudged_into_a_reply():
+    events = _run(_split("Emotion: fearful, medium.\nIntent: Reassurance."), nudge_if_silent=True)
+    assert events[0].label == "fearful"
+    assert events[-1].reply == "Take a slow breath with me."
+    assert not [e for e in events if isinstance(e, Reasoning)]  # only two steps: none are emitted
+
+
+def test_empty_output_falls_back_to_a_kind_sentence():
+    events = _run([])
+    assert isinstance(events[-1], Done) and events[-1].reply
+
+
+def test_reply_is_held_to_three_sentences():
+    events = _run(_split("Emotion: happy, low.\nResponse: One. Two! Three? Four. Five."))
+    assert events[-1].reply == "One. Two! Three?"
