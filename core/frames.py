@@ -33,6 +33,7 @@ class UserSpeechEnded(Frame):
     stream_s: float
     speech_end_s: float
     duration_s: float
+    decided_at: float = 0.0  # perf_counter() of the decision
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,7 +97,8 @@ class TurnFinished(Frame):
 
 @dataclass(frozen=True)
 class Interrupted(Frame):
-    """The turn was cut: `reason` is "barge-in" (the user spoke) or "stop" (the stop button)."""
+    """The turn was cut: `reason` is "barge-in" (the user spoke), "stop" (the stop button) or
+    "retracted" (an early start whose user went on speaking: nothing is stored for it)."""
 
     reason: str
 

@@ -9,8 +9,10 @@ Both modes run in the same process on the same loaded models:
 - streaming: the first sentence is synthesised and played while the rest is generated;
 - sequential: the whole reply is generated, then the whole reply synthesised, then played.
 
-Per-stage marks come from the turn record (ms after the endpoint decision, except `endpoint`
-which is the wait from the last speech sample to the decision).
+Per-stage marks are a timeline in ms after the last speech sample: when the endpoint was
+decided, when ASR finished, the first LLM token, the first sentence, the first TTS chunk and
+the first sample written. With early start (vad.early_start_ms) ASR and the LLM begin before
+the endpoint decision, so their marks can be smaller than the endpoint's.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import numpy as np
 from core.audio.pcm import load_audio
 from core.audio.sinks import ArraySink
 from core.audio.sources import QueueSource
-from core.frames import UserTurn
+from core.frames import UserSpeechEnded, UserTurn
 from core.pipeline import ConversationPipeline
 from core.settings import Settings
 from core.vad import WINDOW, SileroVad, StreamingVad
@@ -101,9 +103,16 @@ def run_mode(settings: Settings, engine, speaker, clips: list[tuple[str, np.ndar
     source = _TimedSource(settings.audio.frame_ms, speed=1.0)
     sink = ArraySink(realtime=False)  # only the first sample's time matters; no need to wait for playback
     submitted: dict[int, float] = {}
+    decided: dict[int, float] = {}
+
+    def watch(frame) -> None:
+        if isinstance(frame, UserTurn):
+            submitted[frame.turn] = frame.created
+        elif isinstance(frame, UserSpeechEnded):
+            decided[frame.turn] = frame.decided_at
+
     pipeline = ConversationPipeline(settings, engine, speaker, sink, vad=StreamingVad(settings.vad, silero),
-                                    streaming=streaming, barge_in=False,
-                                    observers=[lambda f: submitted.setdefault(f.turn, f.created) if isinstance(f, UserTurn) else None])
+                                    streaming=streaming, barge_in=False, observers=[watch])
     out: list[TurnLatency] = []
     with pipeline:
         pipeline.listen(source)
@@ -121,11 +130,12 @@ def run_mode(settings: Settings, engine, speaker, clips: list[tuple[str, np.ndar
             if t_speech is None or first is None:
                 continue
             tm = record.timings_ms
-            stages = {"endpoint": round((submitted[turn] - t_speech) * 1000, 1)}
+            base = (submitted[turn] - t_speech) * 1000  # marks are ms after submission; shift to the speech end
+            stages = {"endpoint": round((decided.get(turn, submitted[turn]) - t_speech) * 1000, 1)}
             for key, name_ in (("asr_ms", "asr"), ("first_token_ms", "first_token"), ("first_sentence_ms", "first_sentence"),
                                ("tts_first_chunk_ms", "tts_first_chunk"), ("first_audio_ms", "first_audio")):
                 if key in tm:
-                    stages[name_] = tm[key]
+                    stages[name_] = round(base + tm[key], 1)
             item = TurnLatency(name, mode, round((first - t_speech) * 1000, 1), stages, record.reply)
             out.append(item)
             if progress:

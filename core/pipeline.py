@@ -8,6 +8,11 @@
     TtsStage:        Sentence -> SpeechAudio (Piper)
     PlaybackStage:   SpeechAudio -> sink; ReplyEnd -> TurnFinished
 
+Early start: after `vad.early_start_ms` of silence the turn is already submitted (ASR and
+the language model start), but its audio is held back until the endpointer confirms the end
+(`vad.min_silence_ms`); if the user goes on speaking, the early turn is retracted and nothing
+of it is stored. This hides most of the end-of-turn wait behind the models' work.
+
 Barge-in: a speech start while a turn is in flight (thinking or speaking) interrupts it on
 the interrupt lane: generation stops (the engine's cancel Event), queued sentences and audio
 are dropped, and the sink stops within one 20 ms block. The `TurnRecorder` observer then
@@ -50,7 +55,7 @@ from core.settings import Settings
 from core.stages import NO_TURN, Frame, Observer, Push, Stage, StagePipeline
 from core.tts import Prosody, Speaker, prosody_for
 from core.turns import TurnRecorder
-from core.vad import SpeechEnded, SpeechStarted, StreamingVad
+from core.vad import SpeechEnded, SpeechPaused, SpeechResumed, SpeechStarted, StreamingVad
 
 log = logging.getLogger(__name__)
 
@@ -206,13 +211,16 @@ class PlaybackStage(Stage):
 
     name = "playback"
 
-    def __init__(self, sink, cancel_for: callable) -> None:
+    def __init__(self, sink, cancel_for: callable, gate_for: callable | None = None) -> None:
         self.sink = sink
         self._cancel_for = cancel_for
+        self._gate_for = gate_for
         self._started: set[int] = set()
 
     def process(self, frame: Frame, push: Push) -> None:
         if isinstance(frame, SpeechAudio):
+            if self._gate_for is not None and not self._wait_gate(frame.turn):
+                return
             if frame.turn not in self._started:
                 self._started.add(frame.turn)
                 push(PlaybackStarted(frame.turn))
@@ -222,8 +230,20 @@ class PlaybackStage(Stage):
             if not self._cancel_for(frame.turn).is_set():
                 push(TurnFinished(frame.turn))
 
+    def _wait_gate(self, turn: int) -> bool:
+        """Hold an early-started turn's audio until its end is confirmed; False if it was cancelled."""
+        gate, cancel = self._gate_for(turn), self._cancel_for(turn)
+        while not gate.wait(0.01):
+            if cancel.is_set():
+                return False
+        return not cancel.is_set()
+
     def interrupt(self, turn: int) -> None:
         self._started.discard(turn)
+
+
+_OPEN = threading.Event()
+_OPEN.set()
 
 
 class ConversationPipeline:
@@ -245,6 +265,8 @@ class ConversationPipeline:
         self._active: set[int] = set()
         self._lock = threading.Lock()
         self._finished: dict[int, threading.Event] = {}
+        self._gates: dict[int, threading.Event] = {}  # early-started turns wait here before playing
+        self._tentative: int | None = None
         self._listener: threading.Thread | None = None
         self._source = None
         self.listener_error: BaseException | None = None
@@ -253,7 +275,7 @@ class ConversationPipeline:
             EngineStage(engine, self.conversation, self.safety, cancel_for),
             SentenceStage(streaming),
             TtsStage(speaker, cancel_for, streaming),
-            PlaybackStage(self.sink, cancel_for),
+            PlaybackStage(self.sink, cancel_for, self._gate_for),
         ])
         self.recorder = TurnRecorder(self.conversation, engine, store, session_id, publish=self.stages.publish)
         self.stages.subscribe(self.recorder)
@@ -263,6 +285,9 @@ class ConversationPipeline:
 
     def _cancel_for(self, turn: int) -> threading.Event:
         return self.stages.cancel_event(turn)
+
+    def _gate_for(self, turn: int) -> threading.Event:
+        return self._gates.get(turn, _OPEN)
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self) -> ConversationPipeline:
@@ -287,12 +312,17 @@ class ConversationPipeline:
         self.stages.subscribe(observer)
 
     # -- turns -------------------------------------------------------------------------
-    def submit_audio(self, audio: np.ndarray | None, text: str | None = None, endpoint_ms: float = 0.0) -> int:
-        """Answer one utterance (or typed text) now; returns the turn id."""
+    def submit_audio(self, audio: np.ndarray | None, text: str | None = None, endpoint_ms: float = 0.0,
+                     hold: bool = False) -> int:
+        """Answer one utterance (or typed text) now; returns the turn id.
+
+        `hold=True` starts the work but keeps the reply silent until `release(turn)`."""
         turn = next(self._turn_ids)
         with self._lock:
             self._active.add(turn)
             self._finished[turn] = threading.Event()
+            if hold:
+                self._gates[turn] = threading.Event()
         self.stages.submit(UserTurn(turn, audio, text, endpoint_ms, time.perf_counter()))
         return turn
 
@@ -334,14 +364,33 @@ class ConversationPipeline:
         """The stop button."""
         return self.interrupt("stop")
 
+    def release(self, turn: int) -> None:
+        """Let a held (early-started) turn play."""
+        gate = self._gates.pop(turn, None)
+        if gate is not None:
+            gate.set()
+
+    def retract(self, turn: int) -> None:
+        """Drop an early-started turn whose user went on speaking; nothing of it is stored."""
+        if self.stages.interrupt(turn):
+            self.stages.publish(Interrupted(turn, "retracted"))
+        self._gates.pop(turn, None)
+        self._turn_done(turn)
+
     def _track(self, frame: Frame) -> None:
         if isinstance(frame, TurnComplete):
-            with self._lock:
-                self._active.discard(frame.turn)
-                ev = self._finished.get(frame.turn)
-            self.stages.forget(frame.turn)
-            if ev is not None:
-                ev.set()
+            self._turn_done(frame.turn)
+
+    def _turn_done(self, turn: int) -> None:
+        with self._lock:
+            self._active.discard(turn)
+            ev = self._finished.get(turn)
+            gate = self._gates.pop(turn, None)
+        if gate is not None:
+            gate.set()
+        self.stages.forget(turn)
+        if ev is not None:
+            ev.set()
 
     # -- listening ---------------------------------------------------------------------
     def listen(self, source) -> threading.Thread:
@@ -368,11 +417,25 @@ class ConversationPipeline:
             self.stages.publish(UserSpeechStarted(NO_TURN, decision.decision_s))
             if self.barge_in and self.active_turns:
                 self.interrupt("barge-in")
+        elif isinstance(decision, SpeechPaused):
+            # the end is likely: start thinking now, speak only once it is certain
+            self._tentative = self.submit_audio(decision.audio, hold=True)
+        elif isinstance(decision, SpeechResumed):
+            if self._tentative is not None:
+                self.retract(self._tentative)
+                self._tentative = None
         elif isinstance(decision, SpeechEnded):
             endpoint_ms = (decision.decision_s - decision.speech_end_s) * 1000.0
-            turn = self.submit_audio(decision.audio, endpoint_ms=endpoint_ms)
+            turn, self._tentative = self._tentative, None
+            if turn is None or decision.cut:
+                if turn is not None:
+                    self.retract(turn)
+                turn = self.submit_audio(decision.audio, endpoint_ms=endpoint_ms)
+            else:
+                self.recorder.set_endpoint(turn, endpoint_ms)
+                self.release(turn)
             self.stages.publish(UserSpeechEnded(turn, decision.decision_s, decision.speech_end_s,
-                                                len(decision.audio) / 16000))
+                                                len(decision.audio) / 16000, time.perf_counter()))
 
     def wait_listener(self, timeout: float | None = None) -> None:
         if self._listener is not None:

@@ -92,7 +92,18 @@ class TurnRecorder:
             t.mark("played_ms")
             self._complete(frame.turn, interrupted=False)
         elif isinstance(frame, Interrupted):
-            self._complete(frame.turn, interrupted=True)
+            if frame.reason == "retracted":
+                with self._lock:
+                    self._turns.pop(frame.turn, None)  # the user had not finished: nothing to keep
+            else:
+                self._complete(frame.turn, interrupted=True)
+
+    def set_endpoint(self, turn: int, endpoint_ms: float) -> None:
+        """An early-started turn learns its endpoint wait when the end is confirmed."""
+        t = self._turns.get(turn)
+        if t is not None:
+            t.endpoint_ms = endpoint_ms
+            t.mark("confirmed_ms")
 
     def _on_event(self, t: _Turn, ev) -> None:
         if isinstance(ev, Perceived):

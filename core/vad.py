@@ -85,6 +85,22 @@ class SpeechEnd:
     cut: bool = False
 
 
+@dataclass(frozen=True)
+class SpeechPause:
+    """Silence has lasted early_start_ms: the turn may be over (not yet certain)."""
+
+    window: int
+    start_window: int
+    end_window: int
+
+
+@dataclass(frozen=True)
+class SpeechResume:
+    """Speech came back after a SpeechPause: the turn was not over."""
+
+    window: int
+
+
 class Endpointer:
     """Pure state machine over per-window speech probabilities; `step()` returns its decisions.
 
@@ -99,12 +115,15 @@ class Endpointer:
         self.min_speech = max(1, round(settings.min_speech_ms / window_ms))
         self.min_silence = max(1, round(settings.min_silence_ms / window_ms))
         self.max_turn = max(self.min_speech + 1, round(settings.max_turn_s * 1000 / window_ms))
+        early = round(settings.early_start_ms / window_ms) if settings.early_start_ms else 0
+        self.early = max(1, early) if 0 < early < self.min_silence else 0  # 0 = no early decisions
+        self._paused = False
         self.state = QUIET
         self._i = -1
         self._start = 0
         self._silence_start = 0
 
-    def step(self, prob: float) -> list[SpeechStart | SpeechEnd]:
+    def step(self, prob: float) -> list[SpeechStart | SpeechEnd | SpeechPause | SpeechResume]:
         self._i += 1
         i, out = self._i, []
         speech = prob >= self.threshold
@@ -127,13 +146,19 @@ class Endpointer:
         elif self.state == STOPPING:
             if speech:
                 self.state = SPEAKING
+                if self._paused:
+                    self._paused = False
+                    out.append(SpeechResume(i))
             elif i - self._silence_start + 1 >= self.min_silence:
-                self.state = QUIET
+                self.state, self._paused = QUIET, False
                 out.append(SpeechEnd(i, self._start, self._silence_start))
+            elif self.early and not self._paused and i - self._silence_start + 1 >= self.early:
+                self._paused = True
+                out.append(SpeechPause(i, self._start, self._silence_start))
         if self.state in (SPEAKING, STOPPING) and i - self._start + 1 >= self.max_turn:
             end = self._silence_start if self.state == STOPPING else i + 1
             out.append(SpeechEnd(i, self._start, end, cut=True))
-            self.state = QUIET
+            self.state, self._paused = QUIET, False
         return out
 
 
@@ -155,6 +180,25 @@ class SpeechEnded:
     decision_s: float  # stream time of the decision
     speech_end_s: float  # stream time where the speech itself ended
     cut: bool = False
+
+
+@dataclass(frozen=True)
+class SpeechPaused:
+    """The user paused long enough to start answering early; `audio` is the utterance so far."""
+
+    audio: np.ndarray
+    decision_s: float
+    speech_end_s: float
+
+
+@dataclass(frozen=True)
+class SpeechResumed:
+    """The user went on speaking after a SpeechPaused: the early answer must be dropped."""
+
+    decision_s: float
+
+
+VadDecision = SpeechStarted | SpeechEnded | SpeechPaused | SpeechResumed
 
 
 class StreamingVad:
@@ -185,15 +229,15 @@ class StreamingVad:
         self._utterance = []
         self._windows = 0
 
-    def feed(self, frame: np.ndarray) -> list[SpeechStarted | SpeechEnded]:
+    def feed(self, frame: np.ndarray) -> list[VadDecision]:
         self._pending = np.concatenate([self._pending, np.asarray(frame, dtype=np.float32).reshape(-1)])
-        out: list[SpeechStarted | SpeechEnded] = []
+        out: list[VadDecision] = []
         while len(self._pending) >= WINDOW:
             window, self._pending = self._pending[:WINDOW], self._pending[WINDOW:]
             out.extend(self._window(window))
         return out
 
-    def _window(self, window: np.ndarray) -> list[SpeechStarted | SpeechEnded]:
+    def _window(self, window: np.ndarray) -> list[VadDecision]:
         self.last_probability = prob = self.model(window)
         before = self.endpointer.state
         decisions = self.endpointer.step(prob)
@@ -203,23 +247,31 @@ class StreamingVad:
             self._utterance.append(window)
         else:
             self._history.append(window)
-        out: list[SpeechStarted | SpeechEnded] = []
+        out: list[VadDecision] = []
         for d in decisions:
-            if isinstance(d, SpeechStart):
+            if isinstance(d, SpeechResume):
+                out.append(SpeechResumed(decision_s=now))
+            elif isinstance(d, SpeechPause):
+                audio = np.concatenate(self._trim(d.window, d.end_window))
+                out.append(SpeechPaused(audio, decision_s=now, speech_end_s=d.end_window * WINDOW / SAMPLE_RATE))
+            elif isinstance(d, SpeechStart):
                 # the speech so far and the pre-roll before it come from the history
                 keep = (d.window - d.start_window + 1) + self._pre_roll
                 self._utterance = list(self._history)[-keep:]
                 self._history.clear()
                 out.append(SpeechStarted(decision_s=now))
             else:
-                trailing = d.window - d.end_window + 1  # silent windows after the speech
-                # keep a little of the trailing silence (up to the pre-roll) so words are not clipped
-                drop = max(0, trailing - self._pre_roll)
-                kept = self._utterance[: len(self._utterance) - drop] if drop else self._utterance
+                kept = self._trim(d.window, d.end_window)
                 audio = np.concatenate(kept) if kept else np.zeros(0, np.float32)
                 out.append(SpeechEnded(audio, decision_s=now, speech_end_s=d.end_window * WINDOW / SAMPLE_RATE, cut=d.cut))
                 self._utterance = []
         return out
+
+    def _trim(self, window: int, end_window: int) -> list[np.ndarray]:
+        """The utterance windows, keeping at most pre-roll's worth of the trailing silence."""
+        trailing = window - end_window + 1  # silent windows after the speech
+        drop = max(0, trailing - self._pre_roll)
+        return self._utterance[: len(self._utterance) - drop] if drop else list(self._utterance)
 
 
 def speech_seconds(audio: np.ndarray, model: SileroVad | None = None, threshold: float = 0.5) -> float:

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 import pytest
 from scripted_engine import ScriptedEngine
 
 from core.audio.sinks import ArraySink
-from core.frames import EngineEvent, Interrupted, PlaybackStarted, SafetyOverride, Sentence, TurnComplete
+from core.frames import (
+    EngineEvent,
+    Interrupted,
+    PlaybackStarted,
+    SafetyOverride,
+    Sentence,
+    SpeechAudio,
+    TurnComplete,
+)
 from core.pipeline import ConversationPipeline
 from core.session_store import SessionStore
 from core.settings import SafetySettings, Settings
@@ -113,3 +122,28 @@ def test_sequential_mode_speaks_the_whole_reply_in_one_piece(speaker):
     with make(speaker, ScriptedEngine(), streaming=False, observers=[frames.append]) as p:
         assert p.wait(p.submit_text("hi"), 30)
     assert [f.text for f in frames if isinstance(f, Sentence)] == [ScriptedEngine().reply]
+
+
+def test_an_early_started_turn_is_silent_until_released_and_retraction_stores_nothing(speaker, tmp_path):
+    store = SessionStore(tmp_path / "s.sqlite3")
+    sid = store.new_session()
+    frames = []
+    sink = ArraySink()
+    with make(speaker, ScriptedEngine(), sink, store=store, session_id=sid, observers=[frames.append]) as p:
+        held = p.submit_audio(np.zeros(8000, np.float32), hold=True)
+        # the reply is generated and synthesised, but nothing is played while held
+        deadline = time.monotonic() + 30
+        while not any(isinstance(f, SpeechAudio) and f.turn == held for f in frames):
+            assert time.monotonic() < deadline
+            threading.Event().wait(0.02)
+        assert sink.audio(held)[0].size == 0 and not p.wait(held, 0.3)
+        p.release(held)
+        assert p.wait(held, 30)
+        assert sink.audio(held)[0].size > 0
+        dropped = p.submit_audio(np.zeros(8000, np.float32), hold=True)
+        p.retract(dropped)
+        assert p.wait(dropped, 5) and p.active_turns == []
+    assert sink.audio(dropped)[0].size == 0
+    assert len(store.turns(sid)) == 1  # the retracted turn left no record
+    assert len(p.conversation) == 1
+    store.close()

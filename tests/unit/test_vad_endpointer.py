@@ -16,13 +16,16 @@ from core.vad import (
     SileroVad,
     SpeechEnd,
     SpeechEnded,
+    SpeechPause,
+    SpeechResume,
     SpeechStart,
     SpeechStarted,
     StreamingVad,
 )
 
 # 32 ms windows: min_speech 96 ms = 3 windows, min_silence 160 ms = 5 windows
-SETTINGS = VadSettings(threshold=0.5, min_speech_ms=100, min_silence_ms=160, pre_roll_ms=100, max_turn_s=2.0)
+SETTINGS = VadSettings(threshold=0.5, min_speech_ms=100, min_silence_ms=160, pre_roll_ms=100, max_turn_s=2.0,
+                       early_start_ms=0)
 
 
 def run(probs, settings=SETTINGS):
@@ -80,7 +83,7 @@ def test_silero_scores_speech_high_and_silence_low(silero):
 def test_streaming_vad_returns_the_utterance_with_pre_roll(silero):
     speech = load_audio(ASSETS / "samples" / "hello.wav")
     stream = np.concatenate([np.zeros(16000, np.float32), speech, np.zeros(16000, np.float32)])
-    vad = StreamingVad(VadSettings(min_silence_ms=400, pre_roll_ms=200), silero)
+    vad = StreamingVad(VadSettings(min_silence_ms=400, pre_roll_ms=200, early_start_ms=0), silero)
     events = []
     for i in range(0, len(stream), 480):  # frames that do not match the 512-sample window
         events += vad.feed(stream[i:i + 480])
@@ -89,3 +92,38 @@ def test_streaming_vad_returns_the_utterance_with_pre_roll(silero):
     # the clip has 0.2 s of silence at each end; the utterance keeps the voiced part plus pre-roll
     assert 0.8 * (len(speech) / 16000 - 0.4) < len(utterance) / 16000 < len(speech) / 16000 + 0.5
     assert events[1].decision_s - events[1].speech_end_s == pytest.approx(0.4, abs=0.07)
+
+
+EARLY = VadSettings(threshold=0.5, min_speech_ms=100, min_silence_ms=320, pre_roll_ms=100, early_start_ms=96)
+
+
+def test_early_pause_then_confirmed_end():
+    # 10 silent windows = 320 ms; the pause comes after 3 windows (96 ms), the end after 10
+    _, events = run([0.9] * 6 + [0.05] * 10, EARLY)
+    assert [type(e) for e in events] == [SpeechStart, SpeechPause, SpeechEnd]
+    assert events[1].window == 8 and events[2].window == 15
+
+
+def test_early_pause_retracted_when_speech_resumes():
+    ep, events = run([0.9] * 6 + [0.05] * 4 + [0.9] * 3 + [0.05] * 10, EARLY)
+    assert [type(e) for e in events] == [SpeechStart, SpeechPause, SpeechResume, SpeechPause, SpeechEnd]
+    assert ep.state == QUIET
+
+
+def test_no_early_pause_when_disabled():
+    _, events = run([0.9] * 6 + [0.05] * 10, EARLY.model_copy(update={"early_start_ms": 0}))
+    assert [type(e) for e in events] == [SpeechStart, SpeechEnd]
+
+
+def test_streaming_vad_early_pause_carries_the_utterance(silero):
+    speech = load_audio(ASSETS / "samples" / "hello.wav")
+    stream = np.concatenate([np.zeros(8000, np.float32), speech, np.zeros(16000, np.float32)])
+    vad = StreamingVad(VadSettings(min_silence_ms=500, pre_roll_ms=200, early_start_ms=150), silero)
+    events = []
+    for i in range(0, len(stream), 512):
+        events += vad.feed(stream[i:i + 512])
+    kinds = [type(e).__name__ for e in events]
+    assert kinds[0] == "SpeechStarted" and kinds[-2:] == ["SpeechPaused", "SpeechEnded"]
+    paused, ended = events[-2], events[-1]
+    assert ended.decision_s - paused.decision_s == pytest.approx(0.35, abs=0.07)
+    assert abs(len(paused.audio) - len(ended.audio)) <= 0.2 * 16000  # the same words
