@@ -226,7 +226,6 @@ class ModelRegistry:
                    cancel: threading.Event | None, show_bar: bool) -> Path:
         from huggingface_hub import get_hf_file_metadata, hf_hub_url
         from huggingface_hub.utils import build_hf_headers, get_session
-        from tqdm.auto import tqdm
 
         dest = self.models_dir / model.id / f.filename
         key = f"{model.id}/{f.filename}"
@@ -250,35 +249,17 @@ class ModelRegistry:
         headers["Accept-Encoding"] = "identity"
         if done:
             headers["Range"] = f"bytes={done}-"
-        bar = tqdm(total=total, initial=done, unit="B", unit_scale=True, desc=f.filename, disable=not show_bar)
         try:
             if total is None or done < total:
                 with get_session().stream("GET", meta.location, headers=headers, follow_redirects=True) as resp:
-                    if resp.status_code == 416:  # nothing left to send: the part file is whole
-                        pass
-                    elif resp.status_code not in (200, 206):
+                    if resp.status_code not in (200, 206, 416):  # 416: nothing left to send, the part is whole
                         raise RegistryError(f"the hub answered {resp.status_code} for {url}; check the model id and try later")
-                    else:
-                        mode = "ab" if resp.status_code == 206 else "wb"  # 200: the server ignored Range
-                        done = done if mode == "ab" else 0
-                        bar.reset(total=total)
-                        bar.update(done)
-                        with part.open(mode) as out:
-                            for chunk in resp.iter_bytes(_CHUNK):
-                                if cancel is not None and cancel.is_set():
-                                    raise PullCancelled(f"pull of {model.id} cancelled; run it again to resume "
-                                                        f"({done} bytes kept)")
-                                out.write(chunk)
-                                done += len(chunk)
-                                bar.update(len(chunk))
-                                if progress is not None:
-                                    progress(f.filename, done, total)
+                    if resp.status_code != 416:
+                        done = self._receive(resp, part, done, total, f.filename, progress, cancel, show_bar, model.id)
         except RegistryError:
             raise
         except Exception as exc:
             raise _classify(exc, url) from exc
-        finally:
-            bar.close()
         digest = sha256_file(part)
         if expected is not None and digest != expected:
             part.unlink()  # a corrupt file must not be resumed from
@@ -290,6 +271,26 @@ class ModelRegistry:
             recorded[key] = digest
             self._save_recorded(recorded)
         return dest
+
+    @staticmethod
+    def _receive(resp, part: Path, done: int, total: int | None, name: str, progress: Progress | None,
+                 cancel: threading.Event | None, show_bar: bool, model_id: str) -> int:
+        """Append (206) or write (200: the server ignored Range) the body to `part`; returns its size."""
+        from tqdm.auto import tqdm
+
+        mode = "ab" if resp.status_code == 206 else "wb"
+        done = done if mode == "ab" else 0
+        with tqdm(total=total, initial=done, unit="B", unit_scale=True, desc=name, disable=not show_bar) as bar, \
+                part.open(mode) as out:
+            for chunk in resp.iter_bytes(_CHUNK):
+                if cancel is not None and cancel.is_set():
+                    raise PullCancelled(f"pull of {model_id} cancelled; run it again to resume ({done} bytes kept)")
+                out.write(chunk)
+                done += len(chunk)
+                bar.update(len(chunk))
+                if progress is not None:
+                    progress(name, done, total)
+        return done
 
     # ----- recorded digests (trust on first use for unpinned catalogue entries) -----------
 
