@@ -216,6 +216,7 @@ class MainWindow(QMainWindow):
         act(f, "&Export Markdown…", "Ctrl+E", lambda: self.export_session("md"))
         act(f, "Export &PDF…", "Ctrl+Shift+E", lambda: self.export_session("pdf"))
         act(f, "Export pre&view", "Ctrl+Shift+P", self.preview_export)
+        act(f, "Protect history with a &passphrase…", None, self.change_passphrase)
         f.addSeparator()
         act(f, "&Quit", "Ctrl+Q", self.close)
         c = bar.addMenu("&Conversation")
@@ -515,6 +516,34 @@ class MainWindow(QMainWindow):
         dialog = ExportPreview(markdown, self)
         dialog.show()
         return dialog
+
+    def change_passphrase(self) -> None:
+        """Encrypt the session history (or change / remove its passphrase); asks twice."""
+        if self.store is None:
+            self.show_error("The session history is not open, so it cannot be encrypted.")
+            return
+        first, ok = QInputDialog.getText(self, "Protect history", "New passphrase (empty = no encryption):",
+                                         QLineEdit.EchoMode.Password)
+        if not ok:
+            return
+        second, ok = QInputDialog.getText(self, "Protect history", "The same passphrase again:",
+                                          QLineEdit.EchoMode.Password)
+        if not ok:
+            return
+        self.set_passphrase(first, second)
+
+    def set_passphrase(self, first: str, second: str) -> bool:
+        if first != second:
+            self.show_error("The two passphrases differ; nothing was changed.")
+            return False
+        try:
+            self.store.set_passphrase(first or None)
+        except SessionStoreError as exc:
+            self.show_error(str(exc))
+            return False
+        self.show_notice("Session history encrypted. You will be asked for the passphrase when CogAudio starts."
+                         if first else "Session history is no longer encrypted.")
+        return True
 
     # -- tools -------------------------------------------------------------------------------
 

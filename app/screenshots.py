@@ -24,6 +24,17 @@ from pathlib import Path
 SAMPLES = ("hello", "tired", "good_news", "worried")
 
 
+def _die_with_parent() -> None:
+    """Linux: Xvfb gets SIGTERM if this process dies without cleaning up (e.g. a native crash)."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _start_xvfb() -> subprocess.Popen | None:
     """Start Xvfb on a free display and point DISPLAY at it; None when Xvfb is not installed."""
     exe = shutil.which("Xvfb")
@@ -33,7 +44,7 @@ def _start_xvfb() -> subprocess.Popen | None:
         if Path(f"/tmp/.X11-unix/X{n}").exists() or Path(f"/tmp/.X{n}-lock").exists():
             continue
         proc = subprocess.Popen([exe, f":{n}", "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent)
         for _ in range(50):
             if Path(f"/tmp/.X11-unix/X{n}").exists():
                 os.environ["DISPLAY"] = f":{n}"

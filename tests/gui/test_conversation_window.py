@@ -9,7 +9,8 @@ import jiwer
 import pytest
 
 from app.theme import STATE_COLORS
-from core.audio.sources import FileSource
+from core.audio.pcm import load_audio
+from core.audio.sources import QueueSource
 from core.labels import EMOTIONS
 from core.session_store import SessionStoreError, TurnRecord
 
@@ -22,34 +23,43 @@ def _words(text: str) -> str:
     return re.sub(r"[^a-z' ]", " ", text.lower()).strip()
 
 
-def test_spoken_turn_shows_transcript_emotion_chip_and_streamed_reply(qtbot, make_window):
-    source = FileSource(SAMPLES / "tired.wav", lead_silence_s=0.3, tail_silence_s=3.0, speed=1.0)
-    window = make_window(source=lambda s: source, listen=True)
-    states, deltas, done = [], [], []
+def test_spoken_turn_shows_transcript_chip_streamed_reply_and_barge_in(qtbot, make_window):
+    mic = QueueSource()  # a file-backed microphone: utterances are spoken into it in real time
+    window = make_window(source=lambda s: mic, listen=True)
+    states, deltas, done, cut = [], [], [], []
     window.bridge.state_changed.connect(states.append)
     window.bridge.reply_delta.connect(lambda turn, text: deltas.append(text))
     window.bridge.turn_complete.connect(lambda turn, record, row: done.append((record, row)))
+    window.bridge.interrupted.connect(lambda turn, reason: cut.append(reason))
 
-    qtbot.waitUntil(lambda: bool(done), timeout=TURN_TIMEOUT_MS)
-
+    mic.push(load_audio(SAMPLES / "tired.wav"))
+    qtbot.waitUntil(lambda: window.state.state == "speaking", timeout=TURN_TIMEOUT_MS)
     [user] = window.conversation.users()
     expected = "I am so tired today, nothing seems to be going right at work."
     assert jiwer.wer(_words(expected), _words(user.text_label.text())) <= 0.35, user.text_label.text()
     assert user.chip is not None and user.chip.label in EMOTIONS
     assert user.chip.intensity in ("low", "medium", "high")
     assert "pitch" in user.chip.toolTip()  # the cues heard are shown with the chip
-    [reply] = window.conversation.replies()
-    record, row = done[0]
     assert len(deltas) > 1, "the reply should stream in pieces"
-    assert reply.text.strip() and reply.text == record.reply
-    if record.eips:  # the EIPS steps sit behind the disclosure, closed until asked for
-        assert reply.why_button.isVisible() and not reply.why_panel.isVisible()
-        reply.why_button.click()
-        assert reply.why_panel.isVisible() and "Strategy:" in reply.why_panel.text()
-    assert {"listening", "hearing", "thinking", "speaking"} <= set(states)
-    assert window.level_meter.level >= 0.0 and set(states) <= set(STATE_COLORS)
+    assert window.conversation.replies()[0].text  # streamed text is on screen while it is spoken
+
+    mic.push(load_audio(SAMPLES / "worried.wav"))  # the person speaks over the reply: barge-in
+    qtbot.waitUntil(lambda: len(done) == 2, timeout=TURN_TIMEOUT_MS)
+    (first, row1), (second, row2) = done
+    assert cut == ["barge-in"] and first.interrupted and not second.interrupted
+    first_reply, second_reply = window.conversation.replies()
+    assert first_reply.status_label.text() == "interrupted"
+    assert first_reply.text == first.reply and second_reply.text == second.reply and second.reply.strip()
+    assert "exam" in window.conversation.users()[1].text_label.text().lower()
+    if second.eips:  # the EIPS steps sit behind the disclosure, closed until asked for
+        assert second_reply.why_button.isVisible() and not second_reply.why_panel.isVisible()
+        second_reply.why_button.click()
+        assert second_reply.why_panel.isVisible() and "Strategy:" in second_reply.why_panel.text()
+    assert {"listening", "hearing", "thinking", "speaking"} <= set(states) <= set(STATE_COLORS)
+    assert window.state.state == "listening"
     stored = window.store.turns(window.session_id)
-    assert [t.id for t in stored] == [row] and stored[0].transcript == user.text_label.text()
+    assert [t.id for t in stored] == [row1, row2] and [t.interrupted for t in stored] == [True, False]
+    assert stored[0].transcript == user.text_label.text()
 
 
 def test_typed_message_then_stop_interrupts_the_reply(qtbot, make_window):

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QInputDialog, QMessageBox
 from app.dialogs import ConsentDialog, PassphraseDialog
 from app.gui_main import open_store
 from app.settings_dialog import SettingsDialog
-from core.session_store import SessionStore, TurnRecord
+from core.session_store import SessionStore, TurnRecord, WrongPassphraseError
 from core.settings import load_settings
 
 TURNS = [
@@ -186,4 +186,18 @@ def test_encrypted_store_wrong_then_right_passphrase(qtbot, tmp_path, gui_settin
 
     locked, message = open_store(settings, lambda m: None)  # the user gives up: no store, a plain message
     assert locked is None and "locked" in message
+
+
+def test_history_can_be_encrypted_from_the_window(qtbot, make_window, tmp_path):
+    window = make_window(start=False)
+    store = window.store
+    sid = store.new_session("Mine")
+    store.add_turn(sid, TURNS[1])
+    assert not window.set_passphrase("one", "two") and "differ" in window.message_bar.text()
+    assert window.set_passphrase("river stone", "river stone") and store.encrypted
+    store.close()
+    with pytest.raises(WrongPassphraseError):
+        SessionStore(store.path)
+    with SessionStore(store.path, "river stone") as reopened:
+        assert reopened.turns(sid)[0].user_text == TURNS[1].user_text
 
