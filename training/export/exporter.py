@@ -56,6 +56,8 @@ def base_gguf(meta: dict) -> tuple[Path | None, str]:
     from core.bundled import require_bundled
 
     llm = meta["model"]["llm"]
+    if llm == "tiny-random":
+        return None, "file"  # a test model: its weights live only in the checkpoint
     if llm == BUNDLED_LLM:
         return require_bundled("llm"), BUNDLED_LLM
     src = meta.get("base_llm", {})
