@@ -76,6 +76,17 @@ class CascadeEngine:
         self.cue_model = EmotionFromCues()
         self.model = f"{self.llm.path.name} + faster-whisper {self.asr.model_dir.name}"
         self.notice: str | None = None
+        self.warm_up()
+
+    def warm_up(self) -> None:
+        """Evaluate the fixed prompt head (system + worked examples) once, at load time.
+
+        llama.cpp keeps it in the KV cache and reuses the longest common prefix on every
+        turn, so the first turn starts as fast as the later ones."""
+        prompt, stops = self._prompt([], "Hello.", None)
+        head = prompt[: prompt.rindex("Hello.")]
+        for _ in self.llm.stream(head, stops, max_tokens=1):
+            pass
 
     # ----- public interface -------------------------------------------------------------
 
