@@ -123,17 +123,23 @@ class Pipeline:
             merged = self.run / "export-merged"
             self._stage("export_merged", lambda: _manifest_ok(merged), lambda: self._export(merged, "merged"))
         self._stage("quantize", lambda: all(_manifest_ok(p) for p in self._quant_dirs()), self._quantize)
-        self._stage("verify", lambda: False, self._verify)
+        self._stage("verify", self._verified, self._verify)
         self.report["total_wall_s_this_run"] = round(time.perf_counter() - t0, 1)
         self._save()
         return self.report
+
+    def _verified(self) -> bool:
+        done = "parity" in self.report["stages"].get("verify", {})
+        installed = self.cfg.install_dir is None or _manifest_ok(Path(self.cfg.install_dir))
+        return done and installed
 
     def _export(self, out: Path, form: str) -> dict:
         _cli("export", "--model", str(self.model_dir(2)), "--out", str(out), "--form", form)
         return {"out": str(out), "form": form}
 
     def _quant_dirs(self) -> list[Path]:
-        dirs = [self.run / f"{self.cfg.export_form}-{self.cfg.projector_type.lower()}"]
+        tag = self.cfg.quantize[0] if self.cfg.export_form == "merged" else self.cfg.projector_type
+        dirs = [self.run / f"{self.cfg.export_form}-{tag.lower()}"]
         if self.cfg.merged_variants:
             dirs += [self.run / f"merged-{q.lower()}" for q in self.cfg.quantize]
         return dirs

@@ -22,6 +22,8 @@ import gguf
 import numpy as np
 
 _PREFIXES = ("base_model.model.", "base_model.")
+# architectures whose converter (LlamaModel and subclasses) permutes q/k rows for rotary
+_PERMUTED_ARCHS = {"llama", "mistral", "granite"}
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,9 @@ def lora_tensors(
         if new is None:
             raise ValueError(f"no llama.cpp tensor for {base}; is the adapter for a {shape.arch} model?")
         a, b = ab["A"], ab["B"]
-        if base.endswith("q_proj"):
+        if shape.arch not in _PERMUTED_ARCHS:
+            pass  # e.g. qwen2: convert_hf_to_gguf keeps HF's q/k row order
+        elif base.endswith("q_proj"):
             b = permute_rows(b, shape.n_head)
         elif base.endswith("k_proj"):
             b = permute_rows(b, shape.n_head_kv)
