@@ -25,17 +25,22 @@ from PySide6.QtWidgets import (
 from app.theme import EMOTION_COLORS, bubble_colors
 from core.eips import STEPS
 
+# The cues worth a glance, in reading order; every cue core measured is in the chip's tooltip.
 CUE_NAMES = {
     "f0_mean_hz": ("pitch", "{:.0f} Hz"),
     "f0_range_st": ("pitch range", "{:.1f} st"),
     "rate_sps": ("rate", "{:.1f} syll/s"),
+    "loudness_dbfs": ("loudness", "{:.0f} dBFS"),
     "loudness_db": ("loudness", "{:.0f} dB"),
 }
 
 
-def describe_cues(cues: dict[str, float]) -> str:
+def describe_cues(cues: dict[str, float], every: bool = False) -> str:
+    """"pitch 112 Hz, pitch range 3.5 st, ..." for the main cues (or all of them with `every`)."""
+    keys = list(cues) if every else [k for k in CUE_NAMES if k in cues]
     parts = []
-    for key, value in cues.items():
+    for key in keys:
+        value = cues[key]
         name, fmt = CUE_NAMES.get(key, (key.replace("_", " "), "{:.2f}"))
         try:
             parts.append(f"{name} {fmt.format(value)}")
@@ -62,7 +67,7 @@ class EmotionChip(QLabel):
         self.setStyleSheet(f"QLabel#emotionChip {{ background:{color}; color:white; border-radius:9px;"
                            " padding:2px 8px; font-weight:600; }")
         cue_text = describe_cues(self.cues)
-        self.setToolTip(f"Heard: {cue_text}" if cue_text else "No acoustic cues")
+        self.setToolTip(f"Heard: {describe_cues(self.cues, every=True)}" if self.cues else "No acoustic cues")
         self.setAccessibleName(f"Perceived emotion {self.text()}. {cue_text}")
         self.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
 
@@ -238,6 +243,16 @@ class ConversationView(QScrollArea):
         self._column.insertWidget(self._column.count() - 1, holder)
         QTimer.singleShot(0, self._scroll_to_end)
 
+    def remove(self, widget: QWidget) -> None:
+        """Take a bubble out (a turn core retracted because the person went on speaking)."""
+        holder = widget.parentWidget()
+        if holder is not None and holder is not self._inner:
+            holder.hide()
+            holder.setParent(None)
+            holder.deleteLater()
+        if not self.users():
+            self.placeholder.show()
+
     def add_user(self, text: str) -> UserTurnWidget:
         w = UserTurnWidget(text, self.dark)
         self._add(w, Qt.AlignmentFlag.AlignRight)
@@ -260,6 +275,9 @@ class ConversationView(QScrollArea):
         self.therapist_mode = on
         for w in self.replies():
             w.note_button.setVisible(on)
+
+    def scroll_to_end(self) -> None:
+        QTimer.singleShot(0, self._scroll_to_end)
 
     def _scroll_to_end(self) -> None:
         bar = self.verticalScrollBar()

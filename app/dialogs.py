@@ -86,7 +86,9 @@ SHORTCUTS_HELP = """
 <tr><td><b>Ctrl+Shift+N</b></td><td>Session note</td></tr>
 <tr><td><b>Ctrl+E / Ctrl+Shift+E</b></td><td>Export Markdown / PDF</td></tr>
 <tr><td><b>Ctrl+Shift+P</b></td><td>Export preview</td></tr>
+<tr><td><b>Ctrl+Shift+L</b></td><td>Protect history with a passphrase</td></tr>
 <tr><td><b>Ctrl+, / Ctrl+M</b></td><td>Settings / Models</td></tr>
+<tr><td><b>Ctrl+Shift+D</b></td><td>Check microphone and models</td></tr>
 <tr><td><b>Ctrl++ / Ctrl+- / Ctrl+0</b></td><td>Larger / smaller / normal text</td></tr>
 <tr><td><b>F1</b></td><td>This list</td></tr>
 <tr><td><b>Ctrl+Q</b></td><td>Quit</td></tr>

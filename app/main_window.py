@@ -216,7 +216,7 @@ class MainWindow(QMainWindow):
         act(f, "&Export Markdown…", "Ctrl+E", lambda: self.export_session("md"))
         act(f, "Export &PDF…", "Ctrl+Shift+E", lambda: self.export_session("pdf"))
         act(f, "Export pre&view", "Ctrl+Shift+P", self.preview_export)
-        act(f, "Protect history with a &passphrase…", None, self.change_passphrase)
+        act(f, "Protect history with a &passphrase…", "Ctrl+Shift+L", self.change_passphrase)
         f.addSeparator()
         act(f, "&Quit", "Ctrl+Q", self.close)
         c = bar.addMenu("&Conversation")
@@ -233,7 +233,7 @@ class MainWindow(QMainWindow):
         t = bar.addMenu("&Tools")
         act(t, "&Settings…", "Ctrl+,", self.open_settings)
         act(t, "&Models…", "Ctrl+M", self.open_models)
-        act(t, "&Check microphone and models…", None, self.open_first_run)
+        act(t, "&Check microphone and models…", "Ctrl+Shift+D", self.open_first_run)
         h = bar.addMenu("&Help")
         act(h, "&Keyboard shortcuts", "F1", self.show_shortcuts)
 
@@ -340,6 +340,11 @@ class MainWindow(QMainWindow):
         self.crisis_panel.show_resources(self.settings.safety)
 
     def _on_interrupted(self, turn: int, reason: str) -> None:
+        if reason == "retracted":  # core started early, then the person went on speaking: not a turn
+            for widgets in (self._user_widgets, self._reply_widgets):
+                if turn in widgets:
+                    self.conversation.remove(widgets.pop(turn))
+            return
         if turn in self._reply_widgets:
             self._reply_widgets[turn].set_status("interrupted" if reason == "barge-in" else "stopped")
 

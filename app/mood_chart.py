@@ -51,15 +51,17 @@ class MoodTimeline(QWidget):
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         pal = self.palette()
         fm = QFontMetrics(self.font())
-        left = max(fm.horizontalAdvance(e) for e in EMOTIONS) + 12
-        plot = QRectF(left, 8, max(10.0, self.width() - left - 12), max(10.0, self.height() - 8 - fm.height() - 10))
+        left = max(fm.horizontalAdvance(e) for e in EMOTIONS) + 8
+        pad = _RADIUS["high"] + 4  # room for the largest dot at either end, clear of the row labels
+        plot = QRectF(left + pad, 10, max(10.0, self.width() - left - 2 * pad - 4),
+                      max(10.0, self.height() - 10 - fm.height() - 12))
         p.fillRect(self.rect(), pal.base())
         row_h = plot.height() / (len(EMOTIONS) - 1)
         grid = QPen(pal.mid().color(), 1, Qt.PenStyle.DotLine)
         for i, label in enumerate(EMOTIONS):
             y = plot.top() + i * row_h
             p.setPen(grid)
-            p.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y))
+            p.drawLine(QPointF(plot.left() - pad, y), QPointF(plot.right() + pad, y))
             p.setPen(pal.text().color())
             p.drawText(QRectF(0, y - fm.height() / 2, left - 6, fm.height()),
                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, label)

@@ -133,6 +133,7 @@ def _capture(outdir: Path, n_turns: int, timeout: float, tmp: Path) -> int:
     replies = window.conversation.replies()
     if len(replies) > 1 and replies[-2].why_button.isVisible():
         replies[-2].why_button.setChecked(True)  # show one "why this reply" opened
+        window.conversation.scroll_to_end()
     _settle(app)
     shots = {"main-window.png": window.grab()}
     wait(lambda: state["done"] >= len(clips), "the conversation to finish")

@@ -19,7 +19,7 @@ class TherapistPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setMinimumWidth(260)
+        self.setMinimumWidth(280)
         self.title = QLabel("No session")
         font = self.title.font()
         font.setBold(True)
@@ -37,13 +37,17 @@ class TherapistPanel(QWidget):
         self._save_timer.timeout.connect(self.flush_note)
         self.note.textChanged.connect(self._save_timer.start)
         self._loading = False
-        md = QPushButton("Export Markdown")
+        md = QPushButton("Markdown…")
+        md.setToolTip("Export this session as Markdown (Ctrl+E)")
         md.clicked.connect(self.export_markdown)
-        pdf = QPushButton("Export PDF")
+        pdf = QPushButton("PDF…")
+        pdf.setToolTip("Export this session as PDF (Ctrl+Shift+E)")
         pdf.clicked.connect(self.export_pdf)
         prev = QPushButton("Preview")
+        prev.setToolTip("Preview the export (Ctrl+Shift+P)")
         prev.clicked.connect(self.preview)
         buttons = QHBoxLayout()
+        buttons.addWidget(QLabel("Export:"))
         for b in (prev, md, pdf):
             buttons.addWidget(b)
         layout = QVBoxLayout(self)
