@@ -155,9 +155,9 @@ class Pipeline:
 
     def _verify(self) -> dict:
         result: dict = {"parity": self._parity()}
-        eval_json = self.stage_dirs[2] / "eval.json"
-        if eval_json.is_file():
-            result["pytorch_eval"] = json.loads(eval_json.read_text()).get("audio")
+        result_json = self.stage_dirs[2] / "result.json"  # the stage's own PyTorch evaluation
+        if result_json.is_file():
+            result["pytorch_eval"] = (json.loads(result_json.read_text()).get("eval") or {}).get("audio")
         if self.cfg.eval_rows > 0:
             from training.export.evaluate import evaluate_pair
 
