@@ -14,7 +14,9 @@ returns one row's 16 kHz audio with per-word times and emotion labels.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -51,7 +53,9 @@ class Aligner(Protocol):
 class Backend(Protocol):
     name: str
 
-    def prepare(self, text: str, voice: VoiceConfig) -> Any: ...
+    def prepare(self, text: str, voice: VoiceConfig, cache: Path | None = None) -> Any:
+        """Per-(text, voice) work; `cache` is a file the backend may keep it in for a resumed build."""
+        ...
 
     def render(self, prepared: Any, segments: tuple[Segment, ...], rng: np.random.Generator) -> Rendered: ...
 
@@ -80,14 +84,22 @@ class ProsodyBackend:
         self._aligner = aligner
         self._voices: dict[str, NeutralVoice] = {}
 
-    def prepare(self, text: str, voice: VoiceConfig) -> _Neutral:
+    def prepare(self, text: str, voice: VoiceConfig, cache: Path | None = None) -> _Neutral:
         if not text.strip():
             raise ValueError("empty text")
         if voice.name not in self._voices:
             self._voices[voice.name] = NeutralVoice(voice)
         audio = self._voices[voice.name].render(text)
-        rate = self._cfg.sample_rate
-        words = self._aligner.align(text, to_rate(audio.samples, audio.rate, rate), rate)
+        # The alignment is kept: a resumed build must cut switch rows where the first run did,
+        # and faster-whisper's word times can move by a frame from one model load to the next.
+        if cache is not None and cache.exists():
+            words = [Word(**w) for w in json.loads(cache.read_text())]
+        else:
+            rate = self._cfg.sample_rate
+            words = self._aligner.align(text, to_rate(audio.samples, audio.rate, rate), rate)
+            if cache is not None:
+                cache.parent.mkdir(parents=True, exist_ok=True)
+                cache.write_text(json.dumps([asdict(w) for w in words]))
         return _Neutral(text, audio, words)
 
     def render(self, prepared: _Neutral, segments: tuple[Segment, ...], rng: np.random.Generator) -> Rendered:
@@ -150,7 +162,7 @@ class ParlerBackend:
         self._tok = AutoTokenizer.from_pretrained(cfg.parler_model)
         self._rate = int(self._model.config.sampling_rate)
 
-    def prepare(self, text: str, voice: VoiceConfig) -> tuple[str, VoiceConfig]:
+    def prepare(self, text: str, voice: VoiceConfig, cache: Path | None = None) -> tuple[str, VoiceConfig]:
         if not text.strip():
             raise ValueError("empty text")
         return text, voice

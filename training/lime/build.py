@@ -76,7 +76,8 @@ class GroupWorker:
                 prepared, render = None, lambda _p, segs, _rng: render_corpus_file(group, segs, self.cfg, self.aligner())
             else:
                 backend = self.backend()
-                prepared, render = backend.prepare(group.text, self._voices[group.voice]), backend.render
+                cache = self.out / "cache" / "groups" / f"{group.id}.words.json"
+                prepared, render = backend.prepare(group.text, self._voices[group.voice], cache), backend.render
         except Exception as exc:  # a bad group must not end the build: report it
             return outcomes + [_bad(group, r.id, exc) for r in todo]
         for row in todo:

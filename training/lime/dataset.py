@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import soundfile as sf
-from datasets import Audio, Dataset, DatasetDict, Features, List, Value, load_from_disk
+from datasets import Audio, Dataset, DatasetDict, DatasetInfo, Features, List, Value, load_from_disk
 from datasets.arrow_writer import ArrowWriter
 from tqdm import tqdm
 
@@ -92,12 +92,21 @@ def write_dataset(cfg: LimeConfig, out: Path, groups: list[Group], batch: int = 
     splits = {}
     for s in SPLITS:
         flush(s)
-        writers[s].finalize()
-        splits[s] = Dataset.from_file(str(arrow_dir / f"{s}.arrow"))
+        written, _ = writers[s].finalize()
+        # datasets 5.2 cannot load back an empty split it saved (IndexError in concat_tables),
+        # so a split without rows is left out of the DatasetDict.
+        if written:
+            splits[s] = Dataset.from_file(str(arrow_dir / f"{s}.arrow"))
     DatasetDict(splits).save_to_disk(str(out))
     for s in SPLITS:  # the saved copy is self-contained; drop the staging files
         (arrow_dir / f"{s}.arrow").unlink(missing_ok=True)
     return metas
+
+
+def records_to_dataset(records: list[dict], features: Features | None = None) -> Dataset:
+    """A Dataset from row dicts, built through Arrow (datasets' own encoder needs torchcodec)."""
+    features = features or lime_features()
+    return Dataset(pa.Table.from_pylist(records, schema=features.arrow_schema), info=DatasetInfo(features=features))
 
 
 def load_lime(path: Path) -> DatasetDict:
