@@ -83,7 +83,9 @@ class Pipeline:
         self.config_path, self.cfg = Path(config_path), cfg
         self.run = Path(cfg.run_dir)
         self.data = Path(raw.get("data", "data/lime-tiny-eips"))
-        self.stage_dirs = {s: Path(load_config(config_path, stage=s).output_dir) for s in (1, 2)}
+        # the pipeline owns its training outputs (RUN_DIR/stage1, RUN_DIR/stage2), so it never
+        # collides with a stage run by hand into the config's own output_dir
+        self.stage_dirs = {s: self.run / f"stage{s}" for s in (1, 2)}
         self.eval_cfg = load_config(config_path, stage=2).eval
         self.report_path = self.run / "pipeline.json"
         self.report = json.loads(self.report_path.read_text()) if self.report_path.is_file() else {"stages": {}}
@@ -115,8 +117,11 @@ class Pipeline:
                     lambda: _cli("eips", "annotate", "--data", str(lime), "--out", str(self.data),
                                  "--teacher", cfg.teacher, *cfg.teacher_args))
         for s, cmd in ((1, "sft"), (2, "implicit")):
+            extra = ["--set", f"init_from={self.model_dir(1)}"] if s == 2 else []
             self._stage(f"stage{s}", lambda s=s: (self.model_dir(s) / "cogaudio.json").is_file(),
-                        lambda cmd=cmd: _cli(cmd, "--config", str(self.config_path), "--set", f"data={self.data}"))
+                        lambda s=s, cmd=cmd, extra=extra: _cli(
+                            cmd, "--config", str(self.config_path), "--set", f"data={self.data}",
+                            "--output-dir", str(self.stage_dirs[s]), *extra))
         export = self.run / "export"
         self._stage("export", lambda: _manifest_ok(export), lambda: self._export(export, cfg.export_form))
         if cfg.merged_variants:
