@@ -195,6 +195,18 @@ class ParlerBackend:
         return Rendered(np.concatenate(pieces), rate, out_words, out_segs)
 
 
+def check_backend(cfg: LimeConfig) -> None:
+    """Fail before any work when the configured backend cannot run here, saying how to fix it."""
+    import importlib.util
+
+    if cfg.backend == "parler" and importlib.util.find_spec("parler_tts") is None:
+        raise RuntimeError("backend 'parler' needs Parler-TTS, which is not installed: "
+                           "pip install git+https://github.com/huggingface/parler-tts (a GPU machine is advised); "
+                           "or use backend 'piper+prosody', which runs on any CPU")
+    if cfg.backend == "parler" and any(v.engine != "parler" for v in cfg.voices):
+        raise RuntimeError("backend 'parler' renders Parler speakers only: give every voice `engine: parler`")
+
+
 def make_backend(cfg: LimeConfig, aligner: Aligner) -> Backend:
     if cfg.backend == "piper+prosody":
         return ProsodyBackend(cfg, aligner)

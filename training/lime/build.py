@@ -12,6 +12,7 @@ import io
 import json
 import multiprocessing as mp
 import os
+import resource
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -152,6 +153,9 @@ def plan_build(cfg: LimeConfig) -> tuple[list[Group], dict, list[dict]]:
 
 
 def build(cfg: LimeConfig, out: Path, workers: int | None = None) -> BuildResult:
+    from training.lime.backends import check_backend
+
+    check_backend(cfg)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
@@ -160,7 +164,7 @@ def build(cfg: LimeConfig, out: Path, workers: int | None = None) -> BuildResult
     workers = workers or cfg.workers
     n_rows = sum(len(g.rows) for g in groups)
     bar = tqdm(total=n_rows, desc="lime rows", unit="row")
-    render_start = time.perf_counter()
+    render_start, cpu_start = time.perf_counter(), _cpu_seconds()
     outcomes_iter, pool = _outcomes(cfg, out, groups, workers)
     try:
         for outcomes in outcomes_iter:
@@ -178,6 +182,7 @@ def build(cfg: LimeConfig, out: Path, workers: int | None = None) -> BuildResult
             pool.close()
             pool.join()
     result.render_seconds = time.perf_counter() - render_start
+    cpu = _cpu_seconds() - cpu_start
     from training.lime.dataset import write_dataset
 
     metas = write_dataset(cfg, out, groups)
@@ -190,12 +195,20 @@ def build(cfg: LimeConfig, out: Path, workers: int | None = None) -> BuildResult
         "render_seconds": round(result.render_seconds, 1), "total_seconds": round(result.seconds, 1),
         "utterances_per_second_per_core": round(result.rows_ok / result.render_seconds / workers, 3)
         if result.rows_ok and result.render_seconds > 0 else None,
+        # CPU time of this process and its finished workers: the per-core rate on a shared machine
+        "render_cpu_seconds": round(cpu, 1),
+        "utterances_per_cpu_second": round(result.rows_ok / cpu, 3) if result.rows_ok and cpu > 0 else None,
     }
     (out / "build_report.json").write_text(json.dumps(
         {"config": json.loads(cfg.model_dump_json()), "stats": stats, "filter": filter_summary, "bad": result.bad},
         indent=2))
     write_card(cfg, out, metas, filter_summary, stats)
     return result
+
+
+def _cpu_seconds() -> float:
+    self_, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return self_.ru_utime + self_.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _outcomes(cfg: LimeConfig, out: Path, groups: list[Group], workers: int):

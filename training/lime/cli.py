@@ -11,8 +11,12 @@ def _build(args: argparse.Namespace) -> int:
     from training.lime.build import build
     from training.lime.config import load_config
 
-    cfg = load_config(args.config)
-    result = build(cfg, args.out, workers=args.workers)
+    try:
+        cfg = load_config(args.config)
+        result = build(cfg, args.out, workers=args.workers)
+    except (RuntimeError, FileNotFoundError, ValueError) as exc:
+        print(f"lime build: {exc}")
+        return 2
     report = json.loads((Path(args.out) / "build_report.json").read_text())
     print(json.dumps(report["stats"], indent=2))
     if result.bad:
