@@ -227,7 +227,8 @@ class PlaybackStage(Stage):
             self.sink.play(frame.samples, frame.sample_rate, self._cancel_for(frame.turn), turn=frame.turn)
         elif isinstance(frame, ReplyEnd):
             self._started.discard(frame.turn)
-            if not self._cancel_for(frame.turn).is_set():
+            # a held turn is not finished (nor stored) before its end is confirmed
+            if (self._gate_for is None or self._wait_gate(frame.turn)) and not self._cancel_for(frame.turn).is_set():
                 push(TurnFinished(frame.turn))
 
     def _wait_gate(self, turn: int) -> bool:
