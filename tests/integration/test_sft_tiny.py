@@ -79,8 +79,8 @@ def test_two_sft_steps_change_every_trainable_parameter_and_no_frozen_one(annota
 
 
 def test_loss_falls_over_a_short_run_and_the_saved_model_reloads(annotated, tmp_path):
-    cfg = _config(tmp_path, annotated, max_steps=14, save_steps=100, learning_rate=3e-3,
-                  audio_learning_rate=3e-3, explicit_share_start=0.0, explicit_share_end=0.0, stage=2)
+    cfg = _config(tmp_path, annotated, max_steps=14, save_steps=100, learning_rate=1e-2,
+                  audio_learning_rate=1e-2, explicit_share_start=0.0, explicit_share_end=0.0, stage=2)
     assert train_cli(["sft", "--stage", "2", "--config", str(cfg)]) == 0
     run = tmp_path / "run"
     losses = [m["lm_loss"] for m in _metrics(run)]

@@ -21,6 +21,7 @@ from training.model.mel import tokens_per_chunk
 from training.model.projector import UltravoxProjector
 
 IGNORE = -100
+AUX_SCALE = 10.0
 
 
 @dataclass
@@ -29,6 +30,7 @@ class Segmented:
     mel: torch.Tensor | None  # (chunks, n_mels, 3000) or None for text-only prompts
     after: list[int]
     target: list[int]  # empty at inference
+    n_valid: int | None = None  # audio tokens that cover real samples (the rest is mtmd's padding)
 
 
 def build_encoder(cfg: ModelConfig) -> nn.Module:
@@ -49,7 +51,13 @@ def build_encoder(cfg: ModelConfig) -> nn.Module:
         encoder_attention_heads=cfg.encoder_heads, encoder_ffn_dim=cfg.encoder_ffn_dim,
         max_source_positions=1500, activation_function="gelu", dropout=0.0,
     )
-    return WhisperEncoder(wcfg)
+    encoder = WhisperEncoder(wcfg)
+    # Whisper's init (normal, std 0.02) leaves the conv output ~50x smaller than the fixed
+    # sinusoidal positions it is added to, so a scratch encoder first sees only positions and
+    # learns very slowly; He init gives the audio path the same scale as the positions.
+    for conv in (encoder.conv1, encoder.conv2):
+        nn.init.kaiming_normal_(conv.weight, nonlinearity="relu")
+    return encoder
 
 
 class CogAudioModel(nn.Module):
@@ -122,7 +130,7 @@ class CogAudioModel(nn.Module):
                 a = audio[k:k + e.mel.shape[0]].reshape(-1, audio.shape[-1])
                 k += e.mel.shape[0]
                 parts.append(a.to(emb_dtype))
-                pooled.append(a.mean(0))
+                pooled.append(a[: e.n_valid or a.shape[0]].mean(0))
                 n_prompt += a.shape[0]
             ids_after = e.after + e.target
             if ids_after:
@@ -151,10 +159,11 @@ class CogAudioModel(nn.Module):
             res = self.llm(inputs_embeds=embeds, attention_mask=mask, labels=labels)
             out["lm_loss"] = res.loss
         else:
-            mel = torch.cat([e.mel for e in examples])
-            pooled = self.encode_audio(mel).mean(1)
+            audio = self.encode_audio(torch.cat([e.mel for e in examples]))
+            pooled = torch.stack([a[: e.n_valid or a.shape[0]].mean(0) for a, e in zip(audio, examples, strict=True)])
         if self.label_embeds is not None and emotion_ids is not None and aux_weight > 0 and pooled is not None:
-            logits = pooled.float() @ self.label_embeds.float().T
+            # cosine scores with a fixed temperature: only the direction of the audio is pulled
+            logits = AUX_SCALE * F.normalize(pooled.float(), dim=-1) @ F.normalize(self.label_embeds.float(), dim=-1).T
             out["aux_loss"] = F.cross_entropy(logits, emotion_ids.to(self.device))
             out["aux_acc"] = (logits.argmax(-1) == emotion_ids.to(self.device)).float().mean()
         loss = lm_weight * out.get("lm_loss", 0.0) + aux_weight * out.get("aux_loss", 0.0)

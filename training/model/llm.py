@@ -47,6 +47,7 @@ def load_llm(name: str, gguf_file: str | None = None, dtype: str = "float32", vo
         cfg = LlamaConfig(
             vocab_size=vocab_size, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
             num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024, tie_word_embeddings=True,
+            initializer_range=0.2,  # large enough that logits can move within a few test steps
         )
         return LlamaForCausalLM(cfg).to(torch_dtype)
     src, gguf = llm_source(name, gguf_file)

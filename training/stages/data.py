@@ -18,7 +18,7 @@ from scipy.signal import resample_poly
 from core.eips import EIPS, render_target
 from core.labels import EMOTION_ID
 from training.model.cogaudio import Segmented
-from training.model.mel import SAMPLE_RATE, log_mel_chunks
+from training.model.mel import HOP, SAMPLE_RATE, log_mel_chunks
 from training.model.prompt import PromptParts, audio_prompt, target_ids
 
 ANNOTATION_COLUMNS = ("eips_emotion", "eips_intent", "eips_psychology", "eips_strategy", "response", "annotator")
@@ -112,20 +112,28 @@ def row_target(row: dict, explicit: bool) -> str:
 class ExampleBuilder:
     """Rows -> `Segmented` examples for the model, with the chat prompt tokenized once."""
 
-    def __init__(self, tokenizer, n_mels: int) -> None:
-        self.tokenizer, self.n_mels = tokenizer, n_mels
+    def __init__(self, tokenizer, n_mels: int, stack_factor: int = 10) -> None:
+        self.tokenizer, self.n_mels, self.stack_factor = tokenizer, n_mels, stack_factor
         self.prompts: dict[bool, PromptParts] = {e: audio_prompt(tokenizer, e) for e in (True, False)}
 
     def mel(self, row: dict) -> torch.Tensor:
-        return torch.from_numpy(log_mel_chunks(row_audio(row), self.n_mels))
+        return self.mel_and_valid(row)[0]
+
+    def mel_and_valid(self, row: dict) -> tuple[torch.Tensor, int]:
+        """Log-mel chunks and how many audio tokens cover real samples (for the aux pooling)."""
+        x = row_audio(row)
+        per_token = 2 * HOP * self.stack_factor  # conv stride 2 over hop-160 frames, then stacking
+        return torch.from_numpy(log_mel_chunks(x, self.n_mels)), max(1, -(-x.size // per_token))
 
     def train_example(self, row: dict, explicit: bool) -> Segmented:
         p = self.prompts[explicit]
-        return Segmented(p.before, self.mel(row), p.after, target_ids(self.tokenizer, row_target(row, explicit)))
+        mel, valid = self.mel_and_valid(row)
+        return Segmented(p.before, mel, p.after, target_ids(self.tokenizer, row_target(row, explicit)), valid)
 
     def audio_only(self, row: dict) -> Segmented:
         """Encoder warm-up input: no prompt tokens are used."""
-        return Segmented([], self.mel(row), [], [])
+        mel, valid = self.mel_and_valid(row)
+        return Segmented([], mel, [], [], valid)
 
     @staticmethod
     def emotion_ids(rows: list[dict]) -> torch.Tensor:
