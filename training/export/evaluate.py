@@ -10,11 +10,11 @@ PyTorch evaluation of the same model (eval.json of the stage that produced it).
 from __future__ import annotations
 
 import json
-from collections import Counter
 import os
 import subprocess
 import sys
 import tempfile
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
