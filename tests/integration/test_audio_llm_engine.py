@@ -13,6 +13,7 @@ import pytest
 
 from core.bundled import require_bundled
 from core.engines.audio_llm import AudioLLMEngine
+from core.engines.llm_runtime import TextLLM
 from core.events import Done, Error, Perceived, ReplyDelta
 from core.model_manifest import ModelAssetError
 from core.settings import Settings
@@ -85,6 +86,10 @@ def test_truncated_llm_is_refused_clearly(files):
     cut.write_bytes(src[: len(src) // 3])
     with pytest.raises(ModelAssetError, match="truncated"):
         AudioLLMEngine(_settings(), cut, files["projector"])
+    settings = _settings()
+    settings.engine.llm_path = cut
+    with pytest.raises(ModelAssetError, match="truncated"):  # the cascade's text LLM is checked the same way
+        TextLLM(settings.engine)
 
 
 def test_width_mismatched_projector_is_refused_clearly(files):
