@@ -566,6 +566,9 @@ class MainWindow(QMainWindow):
         self.settings = settings
         apply_theme(QApplication.instance(), settings.theme, settings.font_scale)
         self.conversation.dark = bool(QApplication.instance().property("cogaudio_dark"))
+        if old.resolved_data_dir() != settings.resolved_data_dir():
+            self.show_notice(f"Sessions and models will be kept in {settings.resolved_data_dir()} "
+                             "from the next start; this session stays where it is.")
         if (old.engine, old.asr, old.tts, old.vad, old.audio) != (settings.engine, settings.asr, settings.tts,
                                                                  settings.vad, settings.audio):
             self.show_notice("Settings saved. Reloading the conversation with the new settings…")

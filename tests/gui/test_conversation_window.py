@@ -50,7 +50,7 @@ def test_spoken_turn_shows_transcript_chip_streamed_reply_and_barge_in(qtbot, ma
     first_reply, second_reply = window.conversation.replies()
     assert first_reply.status_label.text() == "interrupted"
     assert first_reply.text == first.reply and second_reply.text == second.reply and second.reply.strip()
-    assert "exam" in window.conversation.users()[1].text_label.text().lower()
+    assert "worrying" in window.conversation.users()[1].text_label.text().lower()
     if second.eips:  # the EIPS steps sit behind the disclosure, closed until asked for
         assert second_reply.why_button.isVisible() and not second_reply.why_panel.isVisible()
         second_reply.why_button.click()
