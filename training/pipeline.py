@@ -46,11 +46,19 @@ class PipelineConfig:
     install_dir: str | None = field(default="assets/models", metadata={"help": "where the app finds the default pair"})
     parity_rows: int = field(default=3, metadata={"help": "held-out rows for the PyTorch vs llama.cpp parity check"})
     eval_rows: int = field(default=70, metadata={"help": "held-out rows scored through `cogaudio reply` (0 = skip)"})
+    stage_set: list[str] = field(default_factory=list, metadata={"help": (
+        "`--set KEY=VALUE` overrides for the training stages: `max_steps=10` for both, "
+        "`stage1.encoder_warmup_steps=100` for one")})
 
 
-def load_pipeline_config(path: Path) -> tuple[PipelineConfig, dict]:
+def load_pipeline_config(path: Path, overrides: list[str] | None = None) -> tuple[PipelineConfig, dict]:
     raw = yaml.safe_load(Path(path).read_text()) or {}
-    section = raw.get("pipeline") or {}
+    section = dict(raw.get("pipeline") or {})
+    for item in overrides or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"override {item!r} must look like key=value (for example eval_rows=21)")
+        section[key] = yaml.safe_load(value)
     known = {f.name for f in dataclasses.fields(PipelineConfig)}
     unknown = sorted(set(section) - known)
     if unknown:
@@ -86,7 +94,7 @@ class Pipeline:
         # the pipeline owns its training outputs (RUN_DIR/stage1, RUN_DIR/stage2), so it never
         # collides with a stage run by hand into the config's own output_dir
         self.stage_dirs = {s: self.run / f"stage{s}" for s in (1, 2)}
-        self.eval_cfg = load_config(config_path, stage=2).eval
+        self.eval_cfg = load_config(config_path, self._stage_overrides(2), stage=2).eval
         self.report_path = self.run / "pipeline.json"
         self.report = json.loads(self.report_path.read_text()) if self.report_path.is_file() else {"stages": {}}
 
@@ -117,7 +125,8 @@ class Pipeline:
                     lambda: _cli("eips", "annotate", "--data", str(lime), "--out", str(self.data),
                                  "--teacher", cfg.teacher, *cfg.teacher_args))
         for s, cmd in ((1, "sft"), (2, "implicit")):
-            extra = ["--set", f"init_from={self.model_dir(1)}"] if s == 2 else []
+            extra = [a for kv in self._stage_overrides(s) for a in ("--set", kv)]
+            extra += ["--set", f"init_from={self.model_dir(1)}"] if s == 2 else []
             self._stage(f"stage{s}", lambda s=s: (self.model_dir(s) / "cogaudio.json").is_file(),
                         lambda s=s, cmd=cmd, extra=extra: _cli(
                             cmd, "--config", str(self.config_path), "--set", f"data={self.data}",
@@ -132,6 +141,17 @@ class Pipeline:
         self.report["total_wall_s_this_run"] = round(time.perf_counter() - t0, 1)
         self._save()
         return self.report
+
+    def _stage_overrides(self, stage: int) -> list[str]:
+        """`stage_set` items for `stage`: `stageN.key=v` only for stage N, plain `key=v` for both."""
+        out = []
+        for kv in self.cfg.stage_set:
+            if kv.startswith(("stage1.", "stage2.")):
+                if kv.startswith(f"stage{stage}."):
+                    out.append(kv.split(".", 1)[1])
+            else:
+                out.append(kv)
+        return out
 
     def _verified(self) -> bool:
         done = "parity" in self.report["stages"].get("verify", {})
@@ -218,7 +238,8 @@ class Pipeline:
 
 def _run(args: argparse.Namespace) -> int:
     try:
-        cfg, raw = load_pipeline_config(Path(args.config))
+        cfg, raw = load_pipeline_config(Path(args.config), args.set or [])
+        cfg.stage_set = [*cfg.stage_set, *(args.stage_set or [])]
         report = Pipeline(Path(args.config), cfg, raw).run_all()
     except (FileNotFoundError, ValueError, RuntimeError) as exc:
         print(f"pipeline stopped: {exc}", file=sys.stderr)
@@ -231,5 +252,8 @@ def add_parser(subparsers) -> None:
     p = subparsers.add_parser("pipeline", help="LIME -> annotate -> stage 1 -> stage 2 -> export -> quantize -> verify/install",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", required=True, help="stages config with a pipeline: section (configs/tiny-cpu.yaml)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a pipeline field (run_dir=..., eval_rows=21)")
+    p.add_argument("--stage-set", action="append", metavar="KEY=VALUE",
+                   help="override a training-stage field in both stages (max_steps=10, eval.max_rows=21)")
     p.set_defaults(func=_run)
 
