@@ -54,6 +54,9 @@ class EngineSettings(_Section):
     temperature: float = Field(0.3, ge=0.0, le=2.0)
     explicit_reasoning: bool = Field(True, description="ask the model for the four EIPS steps before replying")
     persona: str | None = Field(None, description="system prompt persona; None = the default")
+    transcribe: bool = Field(
+        True, description="audio-llm engine: also transcribe with faster-whisper (session record, safety check)"
+    )
 
 
 class AsrSettings(_Section):

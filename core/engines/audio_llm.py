@@ -35,6 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
+from core.asr import SpeechRecognizer
+from core.cues import measure_cues
 from core.eips import system_prompt
 from core.engines.base import SAMPLE_RATE, HistoryTurn
 from core.engines.llm_runtime import default_threads, gpu_layers
@@ -62,6 +64,33 @@ def _quiet_native_logs(llama_cpp, mtmd_cpp) -> None:
     _logger.set_verbose(False)
     mtmd_cpp.mtmd_log_set(_logger.llama_log_callback, ctypes.c_void_p(0))
     mtmd_cpp.mtmd_helper_log_set(_logger.llama_log_callback, ctypes.c_void_p(0))
+
+
+class _SideListener:
+    """Transcript and prosodic cues of the turn, computed on a thread while mtmd encodes.
+
+    The audio model does not need them to perceive; they are for the session record, the
+    conversation view and the crisis-safety check, which reads the user's words."""
+
+    def __init__(self, asr: SpeechRecognizer, pcm: np.ndarray, timings: dict[str, float]) -> None:
+        self._result: tuple[str, dict[str, float]] = ("", {})
+        self._timings = timings
+
+        def work() -> None:
+            t0 = time.perf_counter()
+            try:
+                transcript = asr.transcribe(pcm)
+                self._result = (transcript.text, measure_cues(pcm, transcript.words).as_dict())
+            except Exception:  # a side channel: its failure must not fail the turn
+                self._result = ("", {})
+            self._timings["asr_ms"] = ms_since(t0)
+
+        self._thread = threading.Thread(target=work, name="audio-llm-asr", daemon=True)
+        self._thread.start()
+
+    def result(self) -> tuple[str, dict[str, float]]:
+        self._thread.join()
+        return self._result
 
 
 class _Handles:
@@ -96,6 +125,7 @@ class AudioLLMEngine:
         lora_path: Path | None = None,
         lora_scale: float = 1.0,
         explicit_reasoning: bool | None = None,
+        asr: SpeechRecognizer | None = None,
     ) -> None:
         import llama_cpp
         from llama_cpp import mtmd_cpp
@@ -116,6 +146,7 @@ class AudioLLMEngine:
         self._tokens_per_chunk = audio_tokens_per_chunk(stack)
         self.model = " + ".join(p.name for p in (self.llm_path, self.mmproj_path, self.lora_path) if p)
         self.notice: str | None = None
+        self.asr = asr  # optional: the transcript is for the record and the safety check, not for perceiving
         self.last_prompt_positions = 0
         self._lock = threading.Lock()  # one turn at a time: the context is not re-entrant
         self._h = _Handles()
@@ -211,16 +242,19 @@ class AudioLLMEngine:
         # mtmd pads audio to whole 30 s chunks, each giving a fixed number of embeddings
         chunks = 0 if pcm is None else math.ceil(pcm.size / (30 * SAMPLE_RATE))
         prompt = self._prompt(history, chunks * self._tokens_per_chunk, text)
+        side = _SideListener(self.asr, pcm, timings) if pcm is not None and self.asr is not None else None
         ll.llama_memory_clear(ll.llama_get_memory(self._ctx), True)
         n_past = self._eval_prompt(prompt, pcm)
         timings["audio_prefill_ms"] = ms_since(t0)
         label_probs: dict[str, float] = {}
 
         def perceive(label: str | None, intensity: str | None) -> Perceived:
+            transcript, cues = side.result() if side is not None else (text, {})
             if label is None:
-                return Perceived("neutral", "medium", 0.0, text or None, {})
+                return Perceived("neutral", "medium", 0.0, transcript or None, cues)
             conf = label_probs.get(label, FALLBACK_LABEL_CONFIDENCE) if label_probs else FALLBACK_LABEL_CONFIDENCE
-            return Perceived(label, "medium" if label == "neutral" else intensity or "medium", round(conf, 3), text or None, {})
+            intensity = "medium" if label == "neutral" else intensity or "medium"
+            return Perceived(label, intensity, round(conf, 3), transcript or None, cues)
 
         stream = TurnStream(perceive, t0, timings)
         sampler = self._sampler()

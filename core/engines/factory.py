@@ -79,10 +79,12 @@ def create_engine(settings: Settings, kind: str | None = None, manifest: Path = 
                         "`cogaudio-train export`); using the cascade engine instead"
                     )
             else:
+                from core.asr import SpeechRecognizer
                 from core.engines.audio_llm import AudioLLMEngine
 
+                asr = SpeechRecognizer(settings.asr, settings.engine.n_threads) if settings.engine.transcribe else None
                 return AudioLLMEngine(
-                    settings, files.llm, files.mmproj, files.lora, files.lora_scale, files.explicit_reasoning
+                    settings, files.llm, files.mmproj, files.lora, files.lora_scale, files.explicit_reasoning, asr
                 )
         except Exception as exc:  # any load failure: the cascade keeps the app usable
             notice = f"the audio model could not be loaded ({exc}); using the cascade engine instead"

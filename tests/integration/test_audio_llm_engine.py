@@ -8,11 +8,17 @@ changes the output, and broken files are refused with clear errors before llama.
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+
+import jiwer
 import numpy as np
 import pytest
 
+from core.audio.pcm import load_audio
 from core.bundled import require_bundled
 from core.engines.audio_llm import AudioLLMEngine
+from core.engines.factory import create_engine
 from core.engines.llm_runtime import TextLLM
 from core.events import Done, Error, Perceived, ReplyDelta
 from core.model_manifest import ModelAssetError
@@ -41,7 +47,10 @@ def files(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def engine(files):
-    eng = AudioLLMEngine(_settings(), require_bundled("llm"), files["projector"])
+    settings = _settings()
+    settings.engine.mmproj_path = files["projector"]
+    eng = create_engine(settings, "audio-llm")  # the factory's audio path, with the side transcript
+    assert isinstance(eng, AudioLLMEngine) and eng.notice is None
     yield eng
     eng.close()
 
@@ -59,6 +68,17 @@ def test_audio_goes_in_and_generation_runs(engine):
     assert done.reply  # malformed output from a random projector still gives something to say
     assert done.timings_ms["audio_prefill_ms"] > 0 and "first_token_ms" in done.timings_ms
     assert engine.last_prompt_positions >= 150  # the audio chunk's 150 embeddings were evaluated
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
+def test_speech_gets_a_side_transcript_and_cues(engine, files):
+    wav = files["dir"] / "speech.wav"
+    subprocess.run(["espeak-ng", "-v", "en-us", "-w", str(wav), "I feel a little tired today"], check=True)
+    events = list(engine.respond(load_audio(wav), []))
+    perceived = events[0]
+    assert isinstance(perceived, Perceived) and isinstance(events[-1], Done)
+    assert jiwer.wer("i feel a little tired today", perceived.transcript.lower().strip(".")) <= 0.35
+    assert perceived.cues["f0_mean_hz"] > 50 and "asr_ms" in events[-1].timings_ms
 
 
 def test_text_only_turn_uses_fewer_positions(engine):
