@@ -81,13 +81,13 @@ class EngineStage(Stage):
         turn, cancel = frame.turn, self._cancel_for(frame.turn)
         gen_cancel = threading.Event()  # set on interrupt or when the safety check takes over
         watcher = _link(cancel, gen_cancel)
-        reply = ""
+        reply, ended = "", False
         try:
             if self.safety and frame.text and self._override(turn, self.safety.check_transcript(frame.text), push):
                 return
             for event in self.engine.respond(frame.audio, self.conversation.window(), text=frame.text, cancel=gen_cancel):
                 if cancel.is_set():
-                    break
+                    return
                 if self.safety and isinstance(event, Perceived):
                     push(EngineEvent(turn, event))
                     if self._override(turn, self.safety.check_transcript(event.transcript), push, gen_cancel):
@@ -98,8 +98,15 @@ class EngineStage(Stage):
                     if self._override(turn, self.safety.check_reply(reply), push, gen_cancel):
                         return
                 push(EngineEvent(turn, event))
+                ended = ended or isinstance(event, (Done, Error))
+        except Exception as exc:  # the protocol says engines yield Error; a buggy one must not hang the turn
+            log.exception("engine %s raised", getattr(self.engine, "name", "?"))
+            push(EngineEvent(turn, Error(f"the engine failed: {type(exc).__name__}: {exc}", stage="engine")))
+            ended = True
         finally:
             watcher.set()
+        if not ended and not cancel.is_set():
+            push(EngineEvent(turn, Done(reply, None)))  # an engine that stopped without Done still ends its turn
 
     def _override(self, turn: int, result, push: Push, gen_cancel: threading.Event | None = None) -> bool:
         if not result.triggered:

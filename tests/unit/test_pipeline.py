@@ -147,3 +147,17 @@ def test_an_early_started_turn_is_silent_until_released_and_retraction_stores_no
     assert len(store.turns(sid)) == 1  # the retracted turn left no record
     assert len(p.conversation) == 1
     store.close()
+
+
+class _Broken(ScriptedEngine):
+    def respond(self, audio, history, text=None, cancel=None):
+        yield from list(super().respond(audio, history, text, cancel))[:6]  # Perceived, 4 steps, one word
+        raise RuntimeError("native crash")
+
+
+def test_an_engine_that_raises_still_ends_its_turn_with_an_error(speaker):
+    with make(speaker, _Broken()) as p:
+        turn = p.submit_text("hello")
+        assert p.wait(turn, 30)
+        assert "native crash" in p.recorder.errors[turn][0]
+        assert p.recorder.records[-1].reply == "I"
