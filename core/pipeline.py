@@ -34,224 +34,64 @@ import numpy as np
 from core.audio.sinks import ArraySink
 from core.conversation import Conversation
 from core.engines.base import Engine
-from core.events import Done, Error, Perceived, Reasoning, ReplyDelta
-from core.frames import (
-    EngineEvent,
-    Interrupted,
-    PlaybackStarted,
-    ReplyEnd,
-    SafetyOverride,
-    Sentence,
-    SpeechAudio,
-    TurnComplete,
-    TurnFinished,
-    UserSpeechEnded,
-    UserSpeechStarted,
-    UserTurn,
-)
+from core.events import Error
+from core.frames import EngineEvent, Interrupted, TurnComplete, UserSpeechEnded, UserSpeechStarted, UserTurn
 from core.safety import SafetyCheck
-from core.sentences import SentenceSplitter
 from core.settings import Settings
-from core.stages import NO_TURN, Frame, Observer, Push, Stage, StagePipeline
-from core.tts import Prosody, Speaker, prosody_for
+from core.stages import NO_TURN, Frame, Observer, StagePipeline
+from core.tts import Speaker
+from core.turn_stages import EngineStage, PlaybackStage, SentenceStage, TtsStage
 from core.turns import TurnRecorder
 from core.vad import SpeechEnded, SpeechPaused, SpeechResumed, SpeechStarted, StreamingVad
 
+__all__ = ["ConversationPipeline", "EngineStage", "SentenceStage", "TtsStage", "PlaybackStage"]
+
 log = logging.getLogger(__name__)
-
-SAFETY_PROSODY = Prosody("gentle", length=1.12, noise=0.75, noise_w=0.8, volume=0.85)
-
-
-class EngineStage(Stage):
-    """Runs the engine for a UserTurn and screens what is heard and said for crisis language."""
-
-    name = "engine"
-
-    def __init__(self, engine: Engine, conversation: Conversation, safety: SafetyCheck | None,
-                 cancel_for: callable) -> None:
-        self.engine = engine
-        self.conversation = conversation
-        self.safety = safety
-        self._cancel_for = cancel_for
-
-    def process(self, frame: Frame, push: Push) -> None:
-        if not isinstance(frame, UserTurn):
-            push(frame)
-            return
-        turn, cancel = frame.turn, self._cancel_for(frame.turn)
-        gen_cancel = threading.Event()  # set on interrupt or when the safety check takes over
-        watcher = _link(cancel, gen_cancel)
-        reply, ended = "", False
-        try:
-            if self.safety and frame.text and self._override(turn, self.safety.check_transcript(frame.text), push):
-                return
-            for event in self.engine.respond(frame.audio, self.conversation.window(), text=frame.text, cancel=gen_cancel):
-                if cancel.is_set():
-                    return
-                if self.safety and isinstance(event, Perceived):
-                    push(EngineEvent(turn, event))
-                    if self._override(turn, self.safety.check_transcript(event.transcript), push, gen_cancel):
-                        return
-                    continue
-                if self.safety and isinstance(event, ReplyDelta):
-                    reply += event.text
-                    if self._override(turn, self.safety.check_reply(reply), push, gen_cancel):
-                        return
-                push(EngineEvent(turn, event))
-                ended = ended or isinstance(event, (Done, Error))
-        except Exception as exc:  # the protocol says engines yield Error; a buggy one must not hang the turn
-            log.exception("engine %s raised", getattr(self.engine, "name", "?"))
-            push(EngineEvent(turn, Error(f"the engine failed: {type(exc).__name__}: {exc}", stage="engine")))
-            ended = True
-        finally:
-            watcher.set()
-        if not ended and not cancel.is_set():
-            push(EngineEvent(turn, Done(reply, None)))  # an engine that stopped without Done still ends its turn
-
-    def _override(self, turn: int, result, push: Push, gen_cancel: threading.Event | None = None) -> bool:
-        if not result.triggered:
-            return False
-        if gen_cancel is not None:
-            gen_cancel.set()  # the model's words are not spoken; the engine winds down on its own
-        text = self.safety.safe_reply()
-        push(SafetyOverride(turn, text, result.source, result.matched))
-        push(EngineEvent(turn, Done(text, None, safety_triggered=True)))
-        return True
-
-
-def _link(source: threading.Event, target: threading.Event) -> threading.Event:
-    """Set `target` when `source` is set, until the returned Event is set (ends the watcher)."""
-    done = threading.Event()
-
-    def watch() -> None:
-        while not done.is_set():
-            if source.wait(0.02):
-                target.set()
-                return
-
-    threading.Thread(target=watch, name="cancel-link", daemon=True).start()
-    return done
-
-
-class SentenceStage(Stage):
-    """Cuts the streamed reply into sentences and picks the prosody for this reply."""
-
-    name = "sentences"
-
-    def __init__(self, streaming: bool = True) -> None:
-        self.streaming = streaming
-        self._turns: dict[int, dict] = {}
-
-    def _state(self, turn: int) -> dict:
-        return self._turns.setdefault(turn, {"split": SentenceSplitter(), "label": None, "intensity": None,
-                                             "strategy": None, "n": 0, "text": "", "override": False})
-
-    def process(self, frame: Frame, push: Push) -> None:
-        push(frame)  # forward everything; Sentence frames follow the event that completed them
-        if isinstance(frame, SafetyOverride):
-            st = self._state(frame.turn)
-            st["split"].reset()
-            st["override"], st["text"] = True, ""
-            self._say(frame.turn, [frame.text] if not self.streaming else SentenceSplitter().feed(frame.text + " \n"),
-                      push, SAFETY_PROSODY)
-            return
-        if not isinstance(frame, EngineEvent):
-            return
-        st, ev = self._state(frame.turn), frame.event
-        if isinstance(ev, Perceived):
-            st["label"], st["intensity"] = ev.label, ev.intensity
-        elif isinstance(ev, Reasoning) and ev.step == "strategy":
-            st["strategy"] = ev.text
-        elif isinstance(ev, ReplyDelta) and not st["override"]:
-            if self.streaming:
-                self._say(frame.turn, st["split"].feed(ev.text), push)
-            else:
-                st["text"] += ev.text
-        elif isinstance(ev, (Done, Error)):
-            if not st["override"]:
-                if self.streaming:
-                    self._say(frame.turn, st["split"].flush(), push)
-                elif st["text"].strip():
-                    self._say(frame.turn, [st["text"].strip()], push)
-            push(ReplyEnd(frame.turn))
-            self._turns.pop(frame.turn, None)
-
-    def _say(self, turn: int, sentences: list[str], push: Push, prosody: Prosody | None = None) -> None:
-        st = self._state(turn)
-        for s in sentences:
-            p = prosody or prosody_for(st["label"], st["strategy"], st["intensity"])
-            push(Sentence(turn, s, st["n"], p))
-            st["n"] += 1
-
-    def interrupt(self, turn: int) -> None:
-        self._turns.pop(turn, None)
-
-
-class TtsStage(Stage):
-    """Speaks each sentence with Piper; in sequential mode the audio leaves only when complete."""
-
-    name = "tts"
-
-    def __init__(self, speaker: Speaker, cancel_for: callable, streaming: bool = True) -> None:
-        self.speaker = speaker
-        self.streaming = streaming
-        self._cancel_for = cancel_for
-
-    def process(self, frame: Frame, push: Push) -> None:
-        if not isinstance(frame, Sentence):
-            if isinstance(frame, (SpeechAudio, ReplyEnd)):
-                push(frame)
-            return  # engine events and sentences stop here; playback needs only audio
-        cancel = self._cancel_for(frame.turn)
-        chunks = []
-        for chunk in self.speaker.synthesize(frame.text, frame.prosody, cancel):
-            if self.streaming:
-                push(SpeechAudio(frame.turn, chunk, self.speaker.sample_rate, frame.index))
-            else:
-                chunks.append(chunk)
-        if chunks and not cancel.is_set():
-            push(SpeechAudio(frame.turn, np.concatenate(chunks), self.speaker.sample_rate, frame.index))
-
-
-class PlaybackStage(Stage):
-    """Plays the audio; when the reply has been played, the turn is finished."""
-
-    name = "playback"
-
-    def __init__(self, sink, cancel_for: callable, gate_for: callable | None = None) -> None:
-        self.sink = sink
-        self._cancel_for = cancel_for
-        self._gate_for = gate_for
-        self._started: set[int] = set()
-
-    def process(self, frame: Frame, push: Push) -> None:
-        if isinstance(frame, SpeechAudio):
-            if self._gate_for is not None and not self._wait_gate(frame.turn):
-                return
-            if frame.turn not in self._started:
-                self._started.add(frame.turn)
-                push(PlaybackStarted(frame.turn))
-            self.sink.play(frame.samples, frame.sample_rate, self._cancel_for(frame.turn), turn=frame.turn)
-        elif isinstance(frame, ReplyEnd):
-            self._started.discard(frame.turn)
-            # a held turn is not finished (nor stored) before its end is confirmed
-            if (self._gate_for is None or self._wait_gate(frame.turn)) and not self._cancel_for(frame.turn).is_set():
-                push(TurnFinished(frame.turn))
-
-    def _wait_gate(self, turn: int) -> bool:
-        """Hold an early-started turn's audio until its end is confirmed; False if it was cancelled."""
-        gate, cancel = self._gate_for(turn), self._cancel_for(turn)
-        while not gate.wait(0.01):
-            if cancel.is_set():
-                return False
-        return not cancel.is_set()
-
-    def interrupt(self, turn: int) -> None:
-        self._started.discard(turn)
-
 
 _OPEN = threading.Event()
 _OPEN.set()
+
+
+class _HeldFrames:
+    """The observers outside the pipeline (GUI, CLI) see an early-started turn only once its end
+    is confirmed, and never see a retracted one; internal bookkeeping sees everything at once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()  # delivery happens under it, so frames keep their order
+        self._held: dict[int, list[Frame]] = {}
+        self._dropped: set[int] = set()
+        self.observers: list[Observer] = []
+
+    def hold(self, turn: int) -> None:
+        with self._lock:
+            self._held[turn] = []
+
+    def release(self, turn: int) -> None:
+        with self._lock:
+            for frame in self._held.pop(turn, None) or []:
+                self._deliver(frame)
+
+    def drop(self, turn: int) -> None:
+        with self._lock:
+            self._held.pop(turn, None)
+            self._dropped.add(turn)
+
+    def __call__(self, frame: Frame) -> None:
+        with self._lock:
+            if frame.turn in self._dropped:
+                return
+            held = self._held.get(frame.turn)
+            if held is not None:
+                held.append(frame)
+            else:
+                self._deliver(frame)
+
+    def _deliver(self, frame: Frame) -> None:
+        for obs in list(self.observers):
+            try:
+                obs(frame)
+            except Exception:  # an observer's bug must not stop the conversation
+                log.exception("observer %r failed on %s", obs, type(frame).__name__)
 
 
 class ConversationPipeline:
@@ -286,10 +126,13 @@ class ConversationPipeline:
             PlaybackStage(self.sink, cancel_for, self._gate_for),
         ])
         self.recorder = TurnRecorder(self.conversation, engine, store, session_id, publish=self.stages.publish)
+        self._external = _HeldFrames()
+        # outside observers first, so that they see TurnFinished / Interrupted before the
+        # TurnComplete the recorder publishes in response
+        self.stages.subscribe(self._external)
         self.stages.subscribe(self.recorder)
         self.stages.subscribe(self._track)
-        for obs in observers or []:
-            self.stages.subscribe(obs)
+        self._external.observers.extend(observers or [])
 
     def _cancel_for(self, turn: int) -> threading.Event:
         return self.stages.cancel_event(turn)
@@ -317,7 +160,8 @@ class ConversationPipeline:
         self.close()
 
     def subscribe(self, observer: Observer) -> None:
-        self.stages.subscribe(observer)
+        """Receive every frame (from worker threads); early-started turns show up once confirmed."""
+        self._external.observers.append(observer)
 
     # -- turns -------------------------------------------------------------------------
     def submit_audio(self, audio: np.ndarray | None, text: str | None = None, endpoint_ms: float = 0.0,
@@ -331,6 +175,7 @@ class ConversationPipeline:
             self._finished[turn] = threading.Event()
             if hold:
                 self._gates[turn] = threading.Event()
+                self._external.hold(turn)
         self.stages.submit(UserTurn(turn, audio, text, endpoint_ms, time.perf_counter()))
         return turn
 
@@ -374,12 +219,14 @@ class ConversationPipeline:
 
     def release(self, turn: int) -> None:
         """Let a held (early-started) turn play."""
+        self._external.release(turn)
         gate = self._gates.pop(turn, None)
         if gate is not None:
             gate.set()
 
     def retract(self, turn: int) -> None:
-        """Drop an early-started turn whose user went on speaking; nothing of it is stored."""
+        """Drop an early-started turn whose user went on speaking; nothing of it is stored or shown."""
+        self._external.drop(turn)
         if self.stages.interrupt(turn):
             self.stages.publish(Interrupted(turn, "retracted"))
         self._gates.pop(turn, None)
@@ -463,7 +310,7 @@ class ConversationPipeline:
                 opened.append(frame.turn)
                 ended.set()
 
-        self.stages.subscribe(on_frame)
+        self.subscribe(on_frame)
         for clip in clips:
             ended.clear()
             seen = len(opened)

@@ -127,24 +127,30 @@ def test_sequential_mode_speaks_the_whole_reply_in_one_piece(speaker):
 def test_an_early_started_turn_is_silent_until_released_and_retraction_stores_nothing(speaker, tmp_path):
     store = SessionStore(tmp_path / "s.sqlite3")
     sid = store.new_session()
-    frames = []
+    shown, internal = [], []
     sink = ArraySink()
-    with make(speaker, ScriptedEngine(), sink, store=store, session_id=sid, observers=[frames.append]) as p:
+    with make(speaker, ScriptedEngine(), sink, store=store, session_id=sid, observers=[shown.append]) as p:
+        p.stages.subscribe(internal.append)  # the pipeline's own view: everything, at once
         held = p.submit_audio(np.zeros(8000, np.float32), hold=True)
-        # the reply is generated and synthesised, but nothing is played while held
+        # the reply is generated and synthesised, but nothing is played (or shown) while held
         deadline = time.monotonic() + 30
-        while not any(isinstance(f, SpeechAudio) and f.turn == held for f in frames):
+        while not any(isinstance(f, SpeechAudio) and f.turn == held for f in internal):
             assert time.monotonic() < deadline
-            threading.Event().wait(0.02)
+            time.sleep(0.02)
         assert sink.audio(held)[0].size == 0 and not p.wait(held, 0.3)
+        assert [f for f in shown if f.turn == held] == []
         p.release(held)
         assert p.wait(held, 30)
         assert sink.audio(held)[0].size > 0
+        kinds = [type(f).__name__ for f in shown if f.turn == held]
+        assert kinds[0] == "UserTurn" and kinds[-1] == "TurnComplete"  # all of it, in order, once released
         dropped = p.submit_audio(np.zeros(8000, np.float32), hold=True)
+        time.sleep(0.2)
         p.retract(dropped)
         assert p.wait(dropped, 5) and p.active_turns == []
     assert sink.audio(dropped)[0].size == 0
-    assert len(store.turns(sid)) == 1  # the retracted turn left no record
+    assert [f for f in shown if f.turn == dropped] == []  # observers never saw the retracted turn
+    assert len(store.turns(sid)) == 1  # and it left no record
     assert len(p.conversation) == 1
     store.close()
 

@@ -1,0 +1,232 @@
+"""The four stages of a turn: engine, sentences, TTS, playback (composed by core.pipeline).
+
+- EngineStage:   UserTurn -> engine.respond() events; crisis check on the transcript and reply
+- SentenceStage: ReplyDelta -> Sentence, with the prosody for this reply (perceived emotion
+                 and EIPS strategy); sequential mode keeps the whole reply as one piece
+- TtsStage:      Sentence -> SpeechAudio (Piper), streamed per chunk or whole (sequential)
+- PlaybackStage: SpeechAudio -> sink; ReplyEnd -> TurnFinished; holds early-started turns
+                 until their end is confirmed
+Each one only reads its frame and pushes frames; cancellation comes through the turn's
+cancel Event (core.stages' interrupt lane).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import numpy as np
+
+from core.conversation import Conversation
+from core.engines.base import Engine
+from core.events import Done, Error, Perceived, Reasoning, ReplyDelta
+from core.frames import (
+    EngineEvent,
+    PlaybackStarted,
+    ReplyEnd,
+    SafetyOverride,
+    Sentence,
+    SpeechAudio,
+    TurnFinished,
+    UserTurn,
+)
+from core.safety import SafetyCheck
+from core.sentences import SentenceSplitter
+from core.stages import Frame, Push, Stage
+from core.tts import Prosody, Speaker, prosody_for
+
+log = logging.getLogger(__name__)
+
+SAFETY_PROSODY = Prosody("gentle", length=1.12, noise=0.75, noise_w=0.8, volume=0.85)
+
+
+class EngineStage(Stage):
+    """Runs the engine for a UserTurn and screens what is heard and said for crisis language."""
+
+    name = "engine"
+
+    def __init__(self, engine: Engine, conversation: Conversation, safety: SafetyCheck | None,
+                 cancel_for: callable) -> None:
+        self.engine = engine
+        self.conversation = conversation
+        self.safety = safety
+        self._cancel_for = cancel_for
+
+    def process(self, frame: Frame, push: Push) -> None:
+        if not isinstance(frame, UserTurn):
+            push(frame)
+            return
+        turn, cancel = frame.turn, self._cancel_for(frame.turn)
+        gen_cancel = threading.Event()  # set on interrupt or when the safety check takes over
+        watcher = _link(cancel, gen_cancel)
+        reply, ended = "", False
+        try:
+            if self.safety and frame.text and self._override(turn, self.safety.check_transcript(frame.text), push):
+                return
+            for event in self.engine.respond(frame.audio, self.conversation.window(), text=frame.text, cancel=gen_cancel):
+                if cancel.is_set():
+                    return
+                if self.safety and isinstance(event, Perceived):
+                    push(EngineEvent(turn, event))
+                    if self._override(turn, self.safety.check_transcript(event.transcript), push, gen_cancel):
+                        return
+                    continue
+                if self.safety and isinstance(event, ReplyDelta):
+                    reply += event.text
+                    if self._override(turn, self.safety.check_reply(reply), push, gen_cancel):
+                        return
+                push(EngineEvent(turn, event))
+                ended = ended or isinstance(event, (Done, Error))
+        except Exception as exc:  # the protocol says engines yield Error; a buggy one must not hang the turn
+            log.exception("engine %s raised", getattr(self.engine, "name", "?"))
+            push(EngineEvent(turn, Error(f"the engine failed: {type(exc).__name__}: {exc}", stage="engine")))
+            ended = True
+        finally:
+            watcher.set()
+        if not ended and not cancel.is_set():
+            push(EngineEvent(turn, Done(reply, None)))  # an engine that stopped without Done still ends its turn
+
+    def _override(self, turn: int, result, push: Push, gen_cancel: threading.Event | None = None) -> bool:
+        if not result.triggered:
+            return False
+        if gen_cancel is not None:
+            gen_cancel.set()  # the model's words are not spoken; the engine winds down on its own
+        text = self.safety.safe_reply()
+        push(SafetyOverride(turn, text, result.source, result.matched))
+        push(EngineEvent(turn, Done(text, None, safety_triggered=True)))
+        return True
+
+
+def _link(source: threading.Event, target: threading.Event) -> threading.Event:
+    """Set `target` when `source` is set, until the returned Event is set (ends the watcher)."""
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            if source.wait(0.02):
+                target.set()
+                return
+
+    threading.Thread(target=watch, name="cancel-link", daemon=True).start()
+    return done
+
+
+class SentenceStage(Stage):
+    """Cuts the streamed reply into sentences and picks the prosody for this reply."""
+
+    name = "sentences"
+
+    def __init__(self, streaming: bool = True) -> None:
+        self.streaming = streaming
+        self._turns: dict[int, dict] = {}
+
+    def _state(self, turn: int) -> dict:
+        return self._turns.setdefault(turn, {"split": SentenceSplitter(), "label": None, "intensity": None,
+                                             "strategy": None, "n": 0, "text": "", "override": False})
+
+    def process(self, frame: Frame, push: Push) -> None:
+        push(frame)  # forward everything; Sentence frames follow the event that completed them
+        if isinstance(frame, SafetyOverride):
+            st = self._state(frame.turn)
+            st["split"].reset()
+            st["override"], st["text"] = True, ""
+            self._say(frame.turn, [frame.text] if not self.streaming else SentenceSplitter().feed(frame.text + " \n"),
+                      push, SAFETY_PROSODY)
+            return
+        if not isinstance(frame, EngineEvent):
+            return
+        st, ev = self._state(frame.turn), frame.event
+        if isinstance(ev, Perceived):
+            st["label"], st["intensity"] = ev.label, ev.intensity
+        elif isinstance(ev, Reasoning) and ev.step == "strategy":
+            st["strategy"] = ev.text
+        elif isinstance(ev, ReplyDelta) and not st["override"]:
+            if self.streaming:
+                self._say(frame.turn, st["split"].feed(ev.text), push)
+            else:
+                st["text"] += ev.text
+        elif isinstance(ev, (Done, Error)):
+            if not st["override"]:
+                if self.streaming:
+                    self._say(frame.turn, st["split"].flush(), push)
+                elif st["text"].strip():
+                    self._say(frame.turn, [st["text"].strip()], push)
+            push(ReplyEnd(frame.turn))
+            self._turns.pop(frame.turn, None)
+
+    def _say(self, turn: int, sentences: list[str], push: Push, prosody: Prosody | None = None) -> None:
+        st = self._state(turn)
+        for s in sentences:
+            p = prosody or prosody_for(st["label"], st["strategy"], st["intensity"])
+            push(Sentence(turn, s, st["n"], p))
+            st["n"] += 1
+
+    def interrupt(self, turn: int) -> None:
+        self._turns.pop(turn, None)
+
+
+class TtsStage(Stage):
+    """Speaks each sentence with Piper; in sequential mode the audio leaves only when complete."""
+
+    name = "tts"
+
+    def __init__(self, speaker: Speaker, cancel_for: callable, streaming: bool = True) -> None:
+        self.speaker = speaker
+        self.streaming = streaming
+        self._cancel_for = cancel_for
+
+    def process(self, frame: Frame, push: Push) -> None:
+        if not isinstance(frame, Sentence):
+            if isinstance(frame, (SpeechAudio, ReplyEnd)):
+                push(frame)
+            return  # engine events and sentences stop here; playback needs only audio
+        cancel = self._cancel_for(frame.turn)
+        chunks = []
+        for chunk in self.speaker.synthesize(frame.text, frame.prosody, cancel):
+            if self.streaming:
+                push(SpeechAudio(frame.turn, chunk, self.speaker.sample_rate, frame.index))
+            else:
+                chunks.append(chunk)
+        if chunks and not cancel.is_set():
+            push(SpeechAudio(frame.turn, np.concatenate(chunks), self.speaker.sample_rate, frame.index))
+
+
+class PlaybackStage(Stage):
+    """Plays the audio; when the reply has been played, the turn is finished."""
+
+    name = "playback"
+
+    def __init__(self, sink, cancel_for: callable, gate_for: callable | None = None) -> None:
+        self.sink = sink
+        self._cancel_for = cancel_for
+        self._gate_for = gate_for
+        self._started: set[int] = set()
+
+    def process(self, frame: Frame, push: Push) -> None:
+        if isinstance(frame, SpeechAudio):
+            if self._gate_for is not None and not self._wait_gate(frame.turn):
+                return
+            if frame.turn not in self._started:
+                self._started.add(frame.turn)
+                push(PlaybackStarted(frame.turn))
+            self.sink.play(frame.samples, frame.sample_rate, self._cancel_for(frame.turn), turn=frame.turn)
+        elif isinstance(frame, ReplyEnd):
+            self._started.discard(frame.turn)
+            # a held turn is not finished (nor stored) before its end is confirmed
+            if (self._gate_for is None or self._wait_gate(frame.turn)) and not self._cancel_for(frame.turn).is_set():
+                push(TurnFinished(frame.turn))
+
+    def _wait_gate(self, turn: int) -> bool:
+        """Hold an early-started turn's audio until its end is confirmed; False if it was cancelled."""
+        gate, cancel = self._gate_for(turn), self._cancel_for(turn)
+        while not gate.wait(0.01):
+            if cancel.is_set():
+                return False
+        return not cancel.is_set()
+
+    def interrupt(self, turn: int) -> None:
+        self._started.discard(turn)
+
+
+_OPEN = threading.Event()
+_OPEN.set()
