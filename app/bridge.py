@@ -145,7 +145,7 @@ class ConversationBridge(QObject):
             from core.tts import Speaker
 
             speaker = Speaker(settings.tts)
-        sink = self.parts.sink(settings) if self.parts.sink else _speaker_sink(settings)
+        sink, sink_notice = (self.parts.sink(settings), None) if self.parts.sink else _speaker_sink(settings)
         pipeline = ConversationPipeline(settings, engine, speaker, sink, store=self.store,
                                         session_id=self.session_id, observers=[self._observe])
         pipeline.start()
@@ -163,21 +163,20 @@ class ConversationBridge(QObject):
                 pipeline.close()
                 return None
             self.pipeline = pipeline  # set here, not in _loaded, so shutdown() can always find it
-        return engine, mic_error
+        return engine, mic_error, sink_notice
 
     def _loaded(self, result: tuple | None) -> None:
         if result is None:
             return
-        engine, mic_error = result
+        engine, mic_error, sink_notice = result
         with self._lock:
             pending, self._pending_text = self._pending_text, []
         self.listening = mic_error is None and self.parts.listen
         self.ready.emit(getattr(engine, "name", "?"), getattr(engine, "model", "?"))
-        notice = getattr(engine, "notice", None)
-        if notice:
-            self.error.emit(notice)
-        if mic_error:
-            self.error.emit(f"{mic_error} You can still type your messages.")
+        notices = [getattr(engine, "notice", None), sink_notice,
+                   f"{mic_error} You can still type your messages." if mic_error else None]
+        if any(notices):  # one message: the bar shows the latest only
+            self.error.emit("\n".join(n for n in notices if n))
         self.state_changed.emit("listening" if self.listening else "idle")
         for text in pending:
             self.send_text(text)
@@ -324,12 +323,11 @@ def _microphone(settings: Settings) -> Any:
     return MicrophoneSource(settings.audio.input_device, settings.audio.frame_ms)
 
 
-def _speaker_sink(settings: Settings) -> Any:
-    """The speakers, or a silent sink (with a notice) when there is no output device."""
+def _speaker_sink(settings: Settings) -> tuple[Any, str | None]:
+    """The speakers, or a silent real-time sink and a notice when there is no output device."""
     from core.audio.sinks import ArraySink, AudioDeviceError, SpeakerSink
 
     try:
-        return SpeakerSink(settings.audio.output_device)
+        return SpeakerSink(settings.audio.output_device), None
     except (AudioDeviceError, OSError) as exc:
-        log.warning("no speaker (%s); replies are shown but not played", exc)
-        return ArraySink(realtime=True)
+        return ArraySink(realtime=True), f"Replies are shown but not played: {exc}"

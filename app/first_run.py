@@ -42,7 +42,7 @@ def run_checks(settings: Settings) -> list[Check]:
     for kind, title in _MODEL_NAMES.items():
         path = custom.get(kind) or bundled_path(kind)
         if path is not None and path.exists():
-            checks.append(Check(title, True, str(path)))
+            checks.append(Check(title, True, path.name))
         else:
             fix = (f"The file {custom[kind]} is missing: choose another in Settings."
                    if custom.get(kind) else f"Install it: {install_hint(kind)}")
@@ -97,6 +97,7 @@ class FirstRunDialog(QDialog):
         problems = [c for c in checks if not c.ok]
         self.summary.setText("Everything is ready." if not problems else
                              f"{len(problems)} thing(s) to fix; the app still works for what is ready.")
+        self.adjustSize()  # the results are taller than the "Checking…" line they replace
 
     def done(self, result: int) -> None:
         self.task.wait(5)

@@ -178,9 +178,15 @@ class MainWindow(QMainWindow):
         self.stop_button.clicked.connect(self.stop)
         self.hands_free_button.toggled.connect(self.set_hands_free)
 
+    def _update_placeholder(self, state: str) -> None:
+        self.conversation.placeholder.setText(
+            "Type a message below to start." if state == "idle" and not self.bridge.listening
+            else "Say something, or type below. I'm listening.")
+
     def _wire_bridge(self) -> None:
         b = self.bridge
         b.state_changed.connect(self.state.set_state)
+        b.state_changed.connect(self._update_placeholder)
         b.level.connect(self.level_meter.set_rms)
         b.user_turn.connect(self._on_user_turn)
         b.perceived.connect(self._on_perceived)
@@ -431,6 +437,9 @@ class MainWindow(QMainWindow):
                     self._start_fresh(consent=True)
         self.therapist_mode = on
         self.therapist_panel.setVisible(on)
+        if on:  # give the panel room for its chart and buttons, take it from the conversation
+            side = max(self.therapist_panel.sizeHint().width(), 320)
+            self.splitter.setSizes([220, max(400, self.width() - 220 - side), side])
         self.conversation.set_therapist_mode(on)
         self.sidebar.refresh()
         self._refresh_therapist()
