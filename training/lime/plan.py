@@ -135,7 +135,8 @@ def plan_synthetic(cfg: LimeConfig, texts: list[str], conflicts: list[tuple[str,
             split = splits[text]
             if voice.test_only and split != "test":
                 continue
-            gid = stable_hash(cfg.seed, source, voice.name, text)
+            # The voice's whole config is in the id, so a changed voice never reuses stale cached rows.
+            gid = stable_hash(cfg.seed, source, voice.model_dump_json(exclude={"test_only"}), text)
             if text_emotion == "neutral":
                 rows = _single_rows(cfg, gid) + _switch_rows(cfg, gid, len(text.split()))
             else:
