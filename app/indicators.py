@@ -1,4 +1,5 @@
-"""Small status widgets: the conversation state indicator and the live microphone level meter."""
+"""Small status widgets: the conversation state indicator, the live microphone level meter and the
+message bar for errors and notices."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import math
 
 from PySide6.QtCore import QRectF, QSize, Qt, QTimer
 from PySide6.QtGui import QColor, QPainter
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QToolButton, QWidget
 
 from app.theme import STATE_COLORS
 
@@ -100,3 +101,35 @@ class LevelMeter(QWidget):
         x = r.x() + r.width() * self._peak
         p.drawRect(QRectF(max(r.x(), x - 2), r.y(), 2, r.height()))
         p.end()
+
+
+class MessageBar(QWidget):
+    """A dismissable line at the top of the conversation for errors and notices."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("messageBar")
+        self.label = QLabel("")
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        close = QToolButton()
+        close.setText("✕")
+        close.setAutoRaise(True)
+        close.setToolTip("Dismiss")
+        close.clicked.connect(self.hide)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 6, 6, 6)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(close)
+        self.history: list[str] = []
+        self.hide()
+
+    def show_message(self, text: str, error: bool = True) -> None:
+        self.history.append(text)
+        bg, fg = ("#fde7e5", "#7a1d14") if error else ("#e6f0fd", "#183c6b")
+        self.setStyleSheet(f"QWidget#messageBar {{ background:{bg}; border-radius:8px; }} QLabel {{ color:{fg}; }}")
+        self.label.setText(text)
+        self.show()
+
+    def text(self) -> str:
+        return self.label.text() if self.isVisible() else ""
