@@ -38,10 +38,6 @@ def build_encoder(cfg: ModelConfig) -> nn.Module:
     from transformers import WhisperConfig
     from transformers.models.whisper.modeling_whisper import WhisperEncoder
 
-    if cfg.encoder_init == "ct2:tiny.en":
-        from training.model.whisper_ct2 import load_ct2_encoder
-
-        return load_ct2_encoder()
     if cfg.encoder_init != "scratch":
         from transformers import WhisperModel
 
