@@ -127,11 +127,11 @@ class ConversationPipeline:
         ])
         self.recorder = TurnRecorder(self.conversation, engine, store, session_id, publish=self.stages.publish)
         self._external = _HeldFrames()
-        # outside observers first, so that they see TurnFinished / Interrupted before the
-        # TurnComplete the recorder publishes in response
-        self.stages.subscribe(self._external)
+        # The recorder sees each frame first, so its TurnComplete reaches outside observers
+        # before the TurnFinished / Interrupted that caused it (the GUI relies on this order).
         self.stages.subscribe(self.recorder)
         self.stages.subscribe(self._track)
+        self.stages.subscribe(self._external)
         self._external.observers.extend(observers or [])
 
     def _cancel_for(self, turn: int) -> threading.Event:
