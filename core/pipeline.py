@@ -32,7 +32,7 @@ import time
 import numpy as np
 
 from core.audio.sinks import ArraySink
-from core.conversation import Conversation
+from core.conversation import ContextBudget, Conversation
 from core.engines.base import Engine
 from core.events import Error
 from core.frames import EngineEvent, Interrupted, TurnComplete, UserSpeechEnded, UserSpeechStarted, UserTurn
@@ -107,7 +107,8 @@ class ConversationPipeline:
         self.sink = sink if sink is not None else ArraySink()
         self.vad = vad
         self.barge_in = barge_in
-        self.conversation = conversation or Conversation()
+        self.conversation = conversation or Conversation(
+            ContextBudget(n_ctx=settings.engine.n_ctx, reply_tokens=settings.engine.max_tokens))
         self.safety = safety if safety is not None else SafetyCheck(settings.safety)
         self._turn_ids = iter(range(1, 1 << 62))
         self._active: set[int] = set()

@@ -29,3 +29,14 @@ def test_empty_exchanges_are_not_kept():
     conv = Conversation()
     conv.add("  ", "")
     assert len(conv) == 0
+
+
+def test_the_pipeline_budgets_history_from_the_engine_settings():
+    from scripted_engine import ScriptedEngine
+
+    from core.pipeline import ConversationPipeline
+    from core.settings import EngineSettings, Settings
+
+    settings = Settings(engine=EngineSettings(n_ctx=4096, max_tokens=128))
+    p = ConversationPipeline(settings, ScriptedEngine(), speaker=None)
+    assert p.conversation.budget.n_ctx == 4096 and p.conversation.budget.reply_tokens == 128
