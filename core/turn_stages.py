@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 import numpy as np
 
@@ -37,6 +38,8 @@ from core.tts import Prosody, Speaker, prosody_for
 
 log = logging.getLogger(__name__)
 
+EventFor = Callable[[int], threading.Event]  # turn -> its cancel (or playback gate) Event
+
 SAFETY_PROSODY = Prosody("gentle", length=1.12, noise=0.75, noise_w=0.8, volume=0.85)
 
 
@@ -46,7 +49,7 @@ class EngineStage(Stage):
     name = "engine"
 
     def __init__(self, engine: Engine, conversation: Conversation, safety: SafetyCheck | None,
-                 cancel_for: callable) -> None:
+                 cancel_for: EventFor) -> None:
         self.engine = engine
         self.conversation = conversation
         self.safety = safety
@@ -170,7 +173,7 @@ class TtsStage(Stage):
 
     name = "tts"
 
-    def __init__(self, speaker: Speaker, cancel_for: callable, streaming: bool = True) -> None:
+    def __init__(self, speaker: Speaker, cancel_for: EventFor, streaming: bool = True) -> None:
         self.speaker = speaker
         self.streaming = streaming
         self._cancel_for = cancel_for
@@ -196,7 +199,7 @@ class PlaybackStage(Stage):
 
     name = "playback"
 
-    def __init__(self, sink, cancel_for: callable, gate_for: callable | None = None) -> None:
+    def __init__(self, sink, cancel_for: EventFor, gate_for: EventFor | None = None) -> None:
         self.sink = sink
         self._cancel_for = cancel_for
         self._gate_for = gate_for
