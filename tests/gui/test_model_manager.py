@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 from app.model_manager import ModelManagerDialog, installed_models, plain_error
 from core.registry import ModelRegistry, OfflineError
 from core.settings import Settings
-from tests.helpers.fake_hub import FakeHub
+from tests.helpers.fake_hub import FakeHub, set_hub_offline
 
 REPO = "test-org/tiny-audio-GGUF"
 PAYLOAD = bytes(range(256)) * 4096  # 1 MiB: many progress steps
@@ -32,7 +32,7 @@ def _catalog(tmp_path):
 
 @pytest.fixture
 def hub(monkeypatch):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    set_hub_offline(monkeypatch, False)
     with FakeHub() as server:
         server.files[f"{REPO}/tiny.gguf"] = PAYLOAD
         server.files[f"{REPO}/mmproj.gguf"] = PAYLOAD[::-1]
@@ -94,7 +94,7 @@ def test_cancel_stops_the_download_and_it_resumes_later(qtbot, tmp_path, hub, se
 
 
 def test_offline_download_says_so_plainly(qtbot, tmp_path, settings, monkeypatch):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    set_hub_offline(monkeypatch, False)
     registry = ModelRegistry(settings.resolved_data_dir(), _catalog(tmp_path), endpoint="http://127.0.0.1:9")
     dialog = ModelManagerDialog(settings, registry=registry)
     qtbot.addWidget(dialog)

@@ -88,3 +88,16 @@ class FakeHub:
         self.server.shutdown()
         self.server.server_close()
         self._thread.join(timeout=5)
+
+
+def set_hub_offline(monkeypatch, offline: bool) -> None:
+    """Switch huggingface_hub's offline mode for one test.
+
+    The hub library reads HF_HUB_OFFLINE once at import, and the test command sets it (nothing
+    may download during tests), so the loopback hub tests flip the library's constant as well.
+    """
+    import huggingface_hub.constants as hub_constants
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1" if offline else "0")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1" if offline else "0")
+    monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", offline)

@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from core.registry import ChecksumError, ModelRegistry, OfflineError, PullCancelled, RegistryError
-from tests.helpers.fake_hub import FakeHub
+from tests.helpers.fake_hub import FakeHub, set_hub_offline
 
 REPO = "test-org/tiny-audio-GGUF"
 PAYLOAD = bytes(range(256)) * 2048  # 512 KiB, several chunks
@@ -29,7 +29,7 @@ def _catalog(tmp_path, sha256=None, size=None):
 
 @pytest.fixture
 def hub(monkeypatch):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    set_hub_offline(monkeypatch, False)
     with FakeHub() as server:
         server.files[f"{REPO}/mmproj.gguf"] = PAYLOAD
         yield server
@@ -97,13 +97,13 @@ def test_hub_etag_mismatch_is_refused(tmp_path, hub):
 
 
 def test_offline_says_so_plainly(tmp_path, monkeypatch):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    set_hub_offline(monkeypatch, False)
     with FakeHub() as server:
         endpoint = server.endpoint  # closed when the block ends: nothing listens there any more
     reg = ModelRegistry(tmp_path / "data", _catalog(tmp_path), endpoint=endpoint)
     with pytest.raises(OfflineError, match="^You appear to be offline"):
         reg.pull("tiny")
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    set_hub_offline(monkeypatch, True)
     with pytest.raises(OfflineError, match="^You appear to be offline"):
         reg.pull("tiny")
 
