@@ -24,10 +24,14 @@ _WORD_BEFORE = re.compile(r"([\w.]+)$")
 class SentenceSplitter:
     """Feed deltas with `feed()`, get finished sentences; `flush()` returns the remainder."""
 
-    def __init__(self, max_chars: int = 220, min_chars: int = 2) -> None:
+    def __init__(self, max_chars: int = 220, min_chars: int = 2, first_clause_chars: int = 0) -> None:
         self.max_chars = max_chars
         self.min_chars = min_chars
+        # > 0: the very first piece may end at a clause (", " "; " ": ") once it is this long,
+        # so the voice starts sooner; later pieces are whole sentences for natural prosody
+        self.first_clause_chars = first_clause_chars
         self._buf = ""
+        self._emitted = 0
 
     def feed(self, delta: str) -> list[str]:
         self._buf += delta
@@ -39,16 +43,32 @@ class SentenceSplitter:
             sentence, self._buf = self._buf[:cut].strip(), self._buf[cut:]
             if len(sentence) >= self.min_chars and _has_word(sentence):
                 out.append(sentence)
+        if not out and self._emitted == 0 and self.first_clause_chars:
+            out.extend(self._first_clause())
         if len(self._buf) > self.max_chars:
             out.extend(self._cut_run_on())
+        self._emitted += len(out)
         return out
+
+    def _first_clause(self) -> list[str]:
+        head = self._buf.lstrip()
+        if len(head) < self.first_clause_chars:
+            return []
+        cut = max(head.rfind(", "), head.rfind("; "), head.rfind(": "))
+        if cut + 1 < self.first_clause_chars // 2:
+            return []  # a clause this short would sound clipped
+        self._buf = head[cut + 2:]
+        return [head[: cut + 1]]
 
     def flush(self) -> list[str]:
         rest, self._buf = self._buf.strip(), ""
-        return [rest] if rest and _has_word(rest) else []
+        out = [rest] if rest and _has_word(rest) else []
+        self._emitted += len(out)
+        return out
 
     def reset(self) -> None:
         self._buf = ""
+        self._emitted = 0
 
     @property
     def pending(self) -> str:

@@ -38,6 +38,10 @@ from core.tts import Prosody, Speaker, prosody_for
 
 log = logging.getLogger(__name__)
 
+# A long first sentence may be spoken from its first clause on (~8 words), so the voice
+# starts before the whole sentence is generated; later pieces are whole sentences.
+FIRST_CLAUSE_CHARS = 40
+
 EventFor = Callable[[int], threading.Event]  # turn -> its cancel (or playback gate) Event
 
 SAFETY_PROSODY = Prosody("gentle", length=1.12, noise=0.75, noise_w=0.8, volume=0.85)
@@ -124,7 +128,8 @@ class SentenceStage(Stage):
         self._turns: dict[int, dict] = {}
 
     def _state(self, turn: int) -> dict:
-        return self._turns.setdefault(turn, {"split": SentenceSplitter(), "label": None, "intensity": None,
+        split = SentenceSplitter(first_clause_chars=FIRST_CLAUSE_CHARS if self.streaming else 0)
+        return self._turns.setdefault(turn, {"split": split, "label": None, "intensity": None,
                                              "strategy": None, "n": 0, "text": "", "override": False})
 
     def process(self, frame: Frame, push: Push) -> None:

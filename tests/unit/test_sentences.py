@@ -41,3 +41,16 @@ def test_run_on_text_is_cut_at_a_comma():
 
 def test_punctuation_only_pieces_are_dropped():
     assert split_sentences("... !! Hello.") == ["Hello."]
+
+
+def test_first_piece_may_end_at_a_clause_to_start_speaking_sooner():
+    s = SentenceSplitter(first_clause_chars=30)
+    out = []
+    for word in "I'm so sorry to hear about your friend, that sounds really hard. Do you, by any chance, want to talk?".split(" "):
+        out += s.feed(word + " ")
+    out += s.flush()
+    assert out == ["I'm so sorry to hear about your friend,", "that sounds really hard.",
+                   "Do you, by any chance, want to talk?"]  # only the first piece is a clause
+    short = SentenceSplitter(first_clause_chars=30)
+    assert short.feed("Oh, I see what you mean now, yes ") == ["Oh, I see what you mean now,"]
+    assert SentenceSplitter(first_clause_chars=30).feed("Oh, well, hm, ") == []  # too short to say alone
