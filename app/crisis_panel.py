@@ -39,6 +39,7 @@ class CrisisPanel(QFrame):
         font.setBold(True)
         font.setPointSizeF(font.pointSizeF() * 1.15)
         title.setFont(font)
+        title.setWordWrap(True)
         self.body = QLabel("")
         self.body.setWordWrap(True)
         self.body.setTextFormat(Qt.TextFormat.RichText)

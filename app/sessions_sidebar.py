@@ -76,7 +76,8 @@ class SessionsSidebar(QWidget):
         for info in infos:
             when = time.strftime("%d %b %H:%M", time.localtime(info.created_at))
             flag = "  ●" if info.consent else ""
-            item = QListWidgetItem(f"{info.title}{flag}\n{when} · {info.turn_count} turns")
+            turns = f"{info.turn_count} turn" + ("" if info.turn_count == 1 else "s")
+            item = QListWidgetItem(f"{info.title}{flag}\n{when} · {turns}")
             item.setData(Qt.ItemDataRole.UserRole, info.id)
             item.setToolTip("Recorded with consent (therapist mode)" if info.consent else info.title)
             self.list.addItem(item)

@@ -47,7 +47,6 @@ class TherapistPanel(QWidget):
         prev.setToolTip("Preview the export (Ctrl+Shift+P)")
         prev.clicked.connect(self.preview)
         buttons = QHBoxLayout()
-        buttons.addWidget(QLabel("Export:"))
         for b in (prev, md, pdf):
             buttons.addWidget(b)
         layout = QVBoxLayout(self)
