@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -61,7 +62,11 @@ class EspeakRenderer:
         self._cmd = [exe, "-v", voice.model, "-s", str(round(170 / voice.length_scale)), "--stdout"]
 
     def render(self, text: str) -> Audio:
-        out = subprocess.run([*self._cmd, text], capture_output=True, check=True, timeout=60)
+        # A fixed environment: espeak-ng's output (its f3 variant at least) changes with the size
+        # of the environment block (measured: another XDG_CONFIG_HOME, other samples), which would
+        # break determinism. ESPEAK_DATA_PATH is passed on when the user set it.
+        env = {k: v for k, v in os.environ.items() if k == "ESPEAK_DATA_PATH"}
+        out = subprocess.run([*self._cmd, text], capture_output=True, check=True, timeout=60, env=env)
         samples, rate = sf.read(io.BytesIO(out.stdout), dtype="float32")
         return Audio(samples, rate)
 
