@@ -51,7 +51,7 @@ def test_nrc_emotion_words_are_named_and_ignorable():
 
 
 def test_conflict_texts_carry_their_emotion():
-    pairs = read_conflict_texts(DATA_DIR / "conflict.tsv")
+    pairs = read_conflict_texts(DATA_DIR / "conflict.txt")
     assert {e for e, _ in pairs} == {"happy", "sad", "angry", "fearful", "surprised", "disgusted"}
     judged = DecouplingFilter(FilterConfig()).run([t for _, t in pairs])
     assert len(judged.kept) <= 2  # the filter sees the emotion in nearly all of them

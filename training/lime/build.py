@@ -8,7 +8,6 @@ worker loads its own TTS and ASR models once). A bad row or group is reported an
 
 from __future__ import annotations
 
-import io
 import json
 import multiprocessing as mp
 import os
@@ -220,7 +219,3 @@ def _outcomes(cfg: LimeConfig, out: Path, groups: list[Group], workers: int):
     jobs = [json.dumps(g.to_json()) for g in groups]
     return pool.imap_unordered(_run_in_process, jobs, chunksize=1), pool
 
-
-def decode_flac(data: bytes) -> tuple[np.ndarray, int]:
-    samples, rate = sf.read(io.BytesIO(data), dtype="float32")
-    return samples, rate

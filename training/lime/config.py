@@ -53,7 +53,7 @@ class LimeConfig(BaseModel):
     backend: Literal["piper+prosody", "parler"] = Field("piper+prosody", description="Rendering backend (see training/lime/backends.py).")
     sample_rate: int = Field(16000, description="Rate of the stored audio.")
     text_pool: Path = Field(DATA_DIR / "pool.txt", description="One sentence per line; '#' starts a comment.")
-    conflict_texts: Path = Field(DATA_DIR / "conflict.tsv", description="'emotion<TAB>sentence' lines with emotional words for conflict rows.")
+    conflict_texts: Path = Field(DATA_DIR / "conflict.txt", description="'emotion<TAB>sentence' lines with emotional words for conflict rows.")
     max_texts: int | None = Field(None, description="Keep at most this many texts after filtering (sorted by seed hash).")
     max_conflict_texts: int | None = Field(None, description="Use at most this many conflict texts (sorted by seed hash).")
     emotions: list[str] = Field(default_factory=lambda: list(EMOTIONS))
