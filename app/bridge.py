@@ -112,6 +112,7 @@ class ConversationBridge(QObject):
         self._talking = False
         self._store_errors_seen = 0
         self._closing = False
+        self._shut = False  # shutdown() was called: nothing may start again
         self.listening = False
 
     # -- lifecycle (GUI thread) -------------------------------------------------------------
@@ -186,34 +187,56 @@ class ConversationBridge(QObject):
         self.error.emit(f"Could not start the conversation: {message} "
                         "Choose another model in Settings > Model, or check Tools > Models.")
 
-    def restart(self, settings: Settings) -> None:
-        """Apply new settings: close this pipeline (off the GUI thread) and load again."""
-        self.shutdown()
+    def restart(self, settings: Settings) -> Task:
+        """Apply new settings: close this pipeline on a worker thread (a reply may be mid-synthesis),
+        then load again with `settings`."""
+        with self._lock:
+            self._closing = True
+        previous = self._loader
+
+        def teardown() -> None:
+            if previous is not None:
+                previous.wait()
+            self._teardown()
+
+        task = Task("restart", teardown, parent=self)
+        task.finished.connect(lambda: self._reload(settings))
+        self._loader = task  # shutdown() waits for it like for a load
+        return task.start()
+
+    def _reload(self, settings: Settings) -> None:
+        if self._shut:  # the window closed while the old pipeline was closing
+            return
         self.settings = settings
-        self._closing = False
+        with self._lock:
+            self._closing = False
         self.start(self.session_id)
 
     def shutdown(self, timeout: float = 10.0) -> None:
         """Stop listening and speaking, join every thread, close the models this bridge loaded."""
         with self._lock:
             self._closing = True
+            self._shut = True
         if self._loader is not None:
             self._loader.wait(timeout)
+        self._teardown()
+        self.closed.emit()
+
+    def _teardown(self) -> None:
         with self._lock:
             pipeline, self.pipeline = self.pipeline, None
         if pipeline is not None:
             pipeline.stop_speaking()
             pipeline.close()
         self.source = None
-        for model in self._owned:
+        owned, self._owned = self._owned, []
+        for model in owned:
             try:
                 model.close()
             except Exception:  # closing is best effort; the process may be exiting
                 log.exception("closing %r failed", model)
-        self._owned.clear()
         self.listening = False
         self.state_changed.emit("idle")
-        self.closed.emit()
 
     # -- commands (GUI thread) --------------------------------------------------------------
 

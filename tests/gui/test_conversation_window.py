@@ -142,3 +142,15 @@ def test_full_disk_is_a_message_and_the_next_turn_is_saved(qtbot, make_window):
     window.send_button.click()
     qtbot.waitUntil(lambda: len(done) == 2, timeout=TURN_TIMEOUT_MS)
     assert done[1] > 0 and len(window.store.turns(window.session_id)) == 1
+
+
+def test_changed_settings_reload_the_conversation_off_the_gui_thread(qtbot, make_window, gui_settings):
+    window = make_window(listen=False)
+    old = window.bridge.pipeline
+    assert old is not None
+    new_settings = gui_settings.model_copy(update={"vad": gui_settings.vad.model_copy(update={"min_silence_ms": 900})})
+    window.apply_settings(new_settings)
+    assert "Reloading" in window.message_bar.text()
+    qtbot.waitUntil(lambda: window.bridge.pipeline is not None and window.bridge.pipeline is not old
+                    and not window.bridge.loading, timeout=60_000)
+    assert window.bridge.pipeline.settings.vad.min_silence_ms == 900
