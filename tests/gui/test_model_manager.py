@@ -108,3 +108,6 @@ def test_offline_download_says_so_plainly(qtbot, tmp_path, settings, monkeypatch
 def test_plain_errors():
     assert "disk is full" in plain_error(OSError(errno.ENOSPC, "No space left on device"))
     assert "offline" in plain_error(OfflineError("could not reach host"))
+    # the registry reports any OSError during a transfer as "offline"; a full disk must still read as one
+    wrapped = OfflineError("could not reach host (OSError: [Errno 28] No space left on device)")
+    assert "disk is full" in plain_error(wrapped)
