@@ -100,8 +100,9 @@ def test_offline_download_says_so_plainly(qtbot, tmp_path, settings, monkeypatch
     qtbot.addWidget(dialog)
     dialog.select("tiny-pair")
     task = dialog.download()
-    qtbot.waitUntil(lambda: not task.running and "offline" in dialog.status.text(), timeout=60_000)
-    assert dialog.table.rowCount() == 2 and dialog.download_button.isEnabled()  # still usable
+    qtbot.waitUntil(lambda: "offline" in dialog.status.text(), timeout=60_000)
+    qtbot.waitUntil(dialog.download_button.isEnabled, timeout=10_000)  # usable again once the task is done
+    assert dialog.table.rowCount() == 2
     dialog.close()
 
 
