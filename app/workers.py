@@ -40,6 +40,7 @@ class Task(QObject):
         super().__init__(parent)
         self.name = name
         self.cancel_event = threading.Event()
+        self._over = False
         self._fn, self._args, self._wants_progress = fn, args, wants_progress
         self._thread = threading.Thread(target=self._run, name=f"cogaudio-{name}", daemon=True)
         self._boxed.connect(self._unbox)
@@ -59,7 +60,8 @@ class Task(QObject):
 
     @property
     def running(self) -> bool:
-        return self._thread.is_alive()
+        # False as soon as the work is over: `finished` handlers run while the thread may still be exiting
+        return self._thread.is_alive() and not self._over
 
     def _run(self) -> None:
         try:
@@ -73,6 +75,7 @@ class Task(QObject):
         else:
             self._boxed.emit([value])
         finally:
+            self._over = True
             self.finished.emit()
 
     def _unbox(self, box: list) -> None:
