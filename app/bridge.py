@@ -84,7 +84,7 @@ class ConversationBridge(QObject):
 
     state_changed = Signal(str)  # idle | listening | hearing | thinking | speaking
     level = Signal(float)  # RMS of the latest microphone block
-    # No bare None crosses threads in an `object` argument (see app.workers.Task): "" and -1 stand for none.
+    # No bare None crosses threads as a signal argument (see app.workers.Task): "" and -1 stand for none.
     user_turn = Signal(int, str)  # turn, typed text or "" (spoken)
     perceived = Signal(int, object)  # turn, core.events.Perceived
     reasoning = Signal(int, str, str)  # turn, EIPS step, text

@@ -30,9 +30,9 @@ class Task(QObject):
     error = Signal(str)
     progress = Signal(float, str)
     finished = Signal()
-    # Crossing threads, a value travels inside a list: PySide6 (6.12, Python 3.11) mis-counts
-    # references of a bare None sent through a queued `object` signal, which ends in
-    # "Fatal Python error: none_dealloc". `_unbox` runs on the GUI thread and re-emits directly.
+    # Crossing threads, a value travels inside a list and `_unbox` re-emits it on the GUI thread:
+    # a bare None never rides a queued `object` signal, whose reference counting has been
+    # fragile in PySide6 (6.12.0 on Python 3.11 drops references to None; see docs/app.md).
     _boxed = Signal(object)
 
     def __init__(self, name: str, fn: Callable[..., Any], *args: Any, wants_progress: bool = False,
