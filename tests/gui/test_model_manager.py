@@ -99,7 +99,7 @@ def test_offline_download_says_so_plainly(qtbot, tmp_path, settings, monkeypatch
     dialog = ModelManagerDialog(settings, registry=registry)
     qtbot.addWidget(dialog)
     dialog.select("tiny-pair")
-    task = dialog.download()
+    dialog.download()
     qtbot.waitUntil(lambda: "offline" in dialog.status.text(), timeout=60_000)
     qtbot.waitUntil(dialog.download_button.isEnabled, timeout=10_000)  # usable again once the task is done
     assert dialog.table.rowCount() == 2
