@@ -293,6 +293,9 @@ class ConversationBridge(QObject):
             elif isinstance(ev, ReplyDelta):
                 self.reply_delta.emit(frame.turn, ev.text)
             elif isinstance(ev, Error):
+                if ev.stage == "audio-input":  # the microphone went away: typing still works
+                    self.listening = False
+                    self.state_changed.emit("idle")
                 self.error.emit(ev.message)
         elif isinstance(frame, UserSpeechStarted):
             self.state_changed.emit("hearing")
