@@ -15,6 +15,7 @@ the digest recorded at the first download) before it is moved into place.
 
 from __future__ import annotations
 
+import errno
 import json
 import re
 import shutil
@@ -313,6 +314,9 @@ def _classify(exc: Exception, url: str) -> RegistryError:
     import httpx2 as httpx  # huggingface_hub's HTTP client
 
     text = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        # an OSError, but not a network one: say what to fix instead of "offline"
+        return RegistryError(f"the disk is full ({exc}); free some space and run the pull again to resume")
     offline_types = (httpx.ConnectError, httpx.ConnectTimeout, httpx.ReadTimeout, ConnectionError, OSError)
     if isinstance(exc, offline_types) or "OfflineModeIsEnabled" in type(exc).__name__ or "LocalEntryNotFound" in text:
         host = url.split("/")[2] if "//" in url else url

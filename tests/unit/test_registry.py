@@ -114,3 +114,14 @@ def test_bundled_models_cannot_be_removed(tmp_path):
         reg.remove("smollm2-135m-instruct")
     with pytest.raises(RegistryError, match="unknown model"):
         reg.get("nope")
+
+
+def test_full_disk_is_not_reported_as_offline():
+    import errno
+
+    from core.registry import OfflineError, _classify
+
+    err = _classify(OSError(errno.ENOSPC, "No space left on device"), "https://huggingface.co/x/y")
+    assert not isinstance(err, OfflineError)
+    assert "disk is full" in str(err) and "resume" in str(err)
+    assert isinstance(_classify(ConnectionError("refused"), "https://huggingface.co/x/y"), OfflineError)
