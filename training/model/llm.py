@@ -49,7 +49,9 @@ def load_llm(name: str, gguf_file: str | None = None, dtype: str = "float32", vo
             num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024, tie_word_embeddings=True,
             initializer_range=0.2,  # large enough that logits can move within a few test steps
         )
-        return LlamaForCausalLM(cfg).to(torch_dtype)
+        with torch.random.fork_rng():  # a fixed base, so a saved adapter reloads onto the same weights
+            torch.manual_seed(0)
+            return LlamaForCausalLM(cfg).to(torch_dtype)
     src, gguf = llm_source(name, gguf_file)
     if gguf:
         if not (Path(src) / gguf).exists():
