@@ -179,22 +179,16 @@ class Pipeline:
         return {"pairs": [str(p) for p in self._quant_dirs()]}
 
     def _verify(self) -> dict:
-        result: dict = {"parity": self._parity()}
+        """Parity, install, then emotion accuracy through `cogaudio reply` for every pair.
+
+        Install comes before the (slow) accuracy runs so the app has its model as early as
+        possible; each pair's score is saved as soon as it exists and is not recomputed when
+        the pipeline is re-run."""
+        prev = self.report["stages"].get("verify", {})
+        result: dict = {"parity": prev.get("parity") or self._parity()}
         result_json = self.stage_dirs[2] / "result.json"  # the stage's own PyTorch evaluation
         if result_json.is_file():
             result["pytorch_eval"] = (json.loads(result_json.read_text()).get("eval") or {}).get("audio")
-        if self.cfg.eval_rows > 0:
-            from training.export.evaluate import evaluate_pair
-
-            pairs = [self.run / "export", *self._quant_dirs()]
-            if self.cfg.merged_variants:
-                pairs.insert(1, self.run / "export-merged")
-            ev = self.eval_cfg
-            result["reply_cli_eval"] = {
-                p.name: evaluate_pair(p / "manifest.json", Path(self.cfg.lime_data), ev.split, tuple(ev.kinds),
-                                      self.cfg.eval_rows)
-                for p in pairs
-            }
         if self.cfg.install_dir:
             from training.export.exporter import install
 
@@ -205,6 +199,24 @@ class Pipeline:
             if not _manifest_ok(dest):
                 raise RuntimeError(f"the installed pair in {dest} does not verify")
             result["installed"] = {"dir": str(dest), "bytes": sum(p.stat().st_size for p in dest.iterdir() if p.is_file())}
+        self.report["stages"]["verify"] = result
+        self._save()
+        if self.cfg.eval_rows > 0:
+            from training.export.evaluate import evaluate_pair
+
+            pairs = [self.run / "export", *self._quant_dirs()]
+            if self.cfg.merged_variants:
+                pairs.insert(1, self.run / "export-merged")
+            ev = self.eval_cfg
+            scores = result["reply_cli_eval"] = dict(prev.get("reply_cli_eval") or {})
+            for p in pairs:
+                if p.name in scores:
+                    continue
+                t0 = time.perf_counter()
+                scores[p.name] = evaluate_pair(p / "manifest.json", Path(self.cfg.lime_data), ev.split,
+                                               tuple(ev.kinds), self.cfg.eval_rows)
+                scores[p.name]["wall_s"] = round(time.perf_counter() - t0, 1)
+                self._save()
         return result
 
     def _parity(self) -> dict:
