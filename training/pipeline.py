@@ -154,7 +154,9 @@ class Pipeline:
         return out
 
     def _verified(self) -> bool:
-        done = "parity" in self.report["stages"].get("verify", {})
+        verify = self.report["stages"].get("verify", {})
+        done = "parity" in verify and (self.cfg.eval_rows <= 0 or "reply_cli_eval" in verify
+                                       and len(verify["reply_cli_eval"]) >= len(self._quant_dirs()) + 1)
         installed = self.cfg.install_dir is None or _manifest_ok(Path(self.cfg.install_dir))
         return done and installed
 
