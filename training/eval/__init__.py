@@ -1,0 +1,1 @@
+"""Evaluation inside training: perceived emotion from the generated tag, baselines, format validity."""

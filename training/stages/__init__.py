@@ -1,0 +1,1 @@
+"""SFT stages 1 (explicit EIPS) and 2 (implicit internalisation): config, data, loop, CLI."""
