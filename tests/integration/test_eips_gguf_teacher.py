@@ -23,13 +23,13 @@ def test_gguf_teacher_annotates_validates_and_caches(tmp_path):
 
     build(tmp_path / "raw", texts=1)
     args = ["eips", "annotate", "--data", str(tmp_path / "raw"), "--out", str(tmp_path / "eips"),
-            "--teacher", "gguf", "--retries", "1", "--fallback", "template", "--limit", "2",
-            "--max-tokens", "160", "--threads", "2", "--cache", str(tmp_path / "cache")]
+            "--teacher", "gguf", "--retries", "1", "--fallback", "template", "--limit", "1",
+            "--max-tokens", "120", "--threads", "2", "--cache", str(tmp_path / "cache")]
     assert train_cli(args) == 0
     report = json.loads((tmp_path / "eips" / "eips_report.json").read_text())
-    # 2 rows in each of 2 splits; the test rows repeat the train prompts (same text and label), so
-    # they come from the cache: the key is the content, not the row
-    assert report["rows"] == 4 and report["teacher_calls"] >= 2 and report["cache_hits"] >= 2
+    # 1 row in each of 2 splits; the test row repeats the train prompt (same text and label), so
+    # it comes from the cache: the key is the content, not the row
+    assert report["rows"] == 2 and report["teacher_calls"] >= 1 and report["cache_hits"] >= 1
     ds = load_from_disk(str(tmp_path / "eips"))
     for split in ds.values():
         for row in split:
