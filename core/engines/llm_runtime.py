@@ -62,7 +62,12 @@ def gpu_layers(settings: EngineSettings) -> int:
 
 
 def default_threads(settings: EngineSettings) -> int:
-    return settings.n_threads or max(1, min(8, os.cpu_count() or 1))
+    """llama.cpp threads: all cores but one, which is left to the audio work that runs beside
+    generation (Piper speaking the previous sentence, the side transcript during the audio
+    prefill). llama.cpp's threads busy-wait, so giving it every core makes them fight the
+    audio threads: on 2 cores a turn of the audio model took 45 s with 2 threads and 2.8 s
+    with 1 (measured with `cogaudio reply --engine audio-llm` while another job ran)."""
+    return settings.n_threads or max(1, min(8, (os.cpu_count() or 1) - 1))
 
 
 def llm_path(settings: EngineSettings) -> Path:
