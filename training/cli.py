@@ -22,18 +22,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cogaudio-train", description="Train and export CogAudio-LLM.")
     sub = parser.add_subparsers(dest="command", required=True)
     for name in STAGE_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if not name.startswith(exc.name or "\0"):
-                raise
-            continue
+        module = importlib.import_module(name)
         module.add_parser(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        parser = build_parser()
+    except ModuleNotFoundError as exc:
+        # the training dependencies live behind an extra; say how to get them instead of a traceback
+        print(f"cogaudio-train: the training dependencies are not installed ({exc.name} is missing); "
+              'run: pip install -e ".[train]"', file=sys.stderr)
+        return 2
+    args = parser.parse_args(argv)
     return int(args.func(args) or 0)
 
 
