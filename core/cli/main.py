@@ -22,15 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _subcommand_modules():
     import importlib
 
-    names = ["reply", "talk", "doctor", "models", "bench"]
-    mods = []
-    for name in names:
-        try:
-            mods.append(importlib.import_module(f"core.cli.{name}_cmd"))
-        except ModuleNotFoundError as exc:
-            if exc.name != f"core.cli.{name}_cmd":
-                raise
-    return mods
+    return [importlib.import_module(f"core.cli.{name}_cmd") for name in ("reply", "talk", "doctor", "models", "bench")]
 
 
 def main(argv: list[str] | None = None) -> int:
