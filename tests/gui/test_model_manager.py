@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import json
 
 import pytest
 from PySide6.QtCore import Qt
@@ -11,23 +10,16 @@ from PySide6.QtCore import Qt
 from app.model_manager import ModelManagerDialog, installed_models, plain_error
 from core.registry import ModelRegistry, OfflineError
 from core.settings import Settings
-from tests.helpers.fake_hub import FakeHub, set_hub_offline
+from tests.helpers.fake_hub import FakeHub, set_hub_offline, write_catalog
 
 REPO = "test-org/tiny-audio-GGUF"
 PAYLOAD = bytes(range(256)) * 4096  # 1 MiB: many progress steps
 
 
 def _catalog(tmp_path):
-    spec = {"version": 1, "models": [
-        {"id": "tiny-pair", "kind": "audio-llm", "description": "a tiny test pair", "repo": REPO,
-         "files": [{"role": "llm", "filename": "tiny.gguf", "size": None, "sha256": None},
-                   {"role": "mmproj", "filename": "mmproj.gguf", "size": None, "sha256": None}]},
-        {"id": "smollm2-135m-instruct", "kind": "llm", "description": "bundled", "bundled": "llm",
-         "files": [{"role": "llm", "filename": "SmolLM2-135M-Instruct.Q4_1.gguf", "size": None, "sha256": None}]},
-    ]}
-    path = tmp_path / "catalog.json"
-    path.write_text(json.dumps(spec))
-    return path
+    return write_catalog(tmp_path, REPO, "tiny-pair",
+                         [{"role": "llm", "filename": "tiny.gguf", "size": None, "sha256": None},
+                          {"role": "mmproj", "filename": "mmproj.gguf", "size": None, "sha256": None}])
 
 
 @pytest.fixture

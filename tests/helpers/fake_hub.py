@@ -9,8 +9,10 @@ interrupted download); `served` records each GET's Range header so tests can see
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 
 class FakeHub:
@@ -101,3 +103,20 @@ def set_hub_offline(monkeypatch, offline: bool) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1" if offline else "0")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1" if offline else "0")
     monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", offline)
+
+
+BUNDLED_LLM_ENTRY = {
+    "id": "smollm2-135m-instruct", "kind": "llm", "description": "bundled", "bundled": "llm",
+    "files": [{"role": "llm", "filename": "SmolLM2-135M-Instruct.Q4_1.gguf", "size": None, "sha256": None}],
+}
+
+
+def write_catalog(tmp_path, repo: str, model_id: str, files: list[dict]) -> Path:
+    """A registry catalogue with one downloadable model from `repo` plus the bundled LLM."""
+    spec = {"version": 1, "models": [
+        {"id": model_id, "kind": "audio-llm", "description": "test", "repo": repo, "files": files},
+        BUNDLED_LLM_ENTRY,
+    ]}
+    path = Path(tmp_path) / "catalog.json"
+    path.write_text(json.dumps(spec))
+    return path

@@ -3,28 +3,20 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 
 import pytest
 
 from core.registry import ChecksumError, ModelRegistry, OfflineError, PullCancelled, RegistryError
-from tests.helpers.fake_hub import FakeHub, set_hub_offline
+from tests.helpers.fake_hub import FakeHub, set_hub_offline, write_catalog
 
 REPO = "test-org/tiny-audio-GGUF"
 PAYLOAD = bytes(range(256)) * 2048  # 512 KiB, several chunks
 
 
 def _catalog(tmp_path, sha256=None, size=None):
-    spec = {"version": 1, "models": [
-        {"id": "tiny", "kind": "audio-llm", "description": "test", "repo": REPO,
-         "files": [{"role": "mmproj", "filename": "mmproj.gguf", "size": size, "sha256": sha256}]},
-        {"id": "smollm2-135m-instruct", "kind": "llm", "description": "bundled", "bundled": "llm",
-         "files": [{"role": "llm", "filename": "SmolLM2-135M-Instruct.Q4_1.gguf", "size": None, "sha256": None}]},
-    ]}
-    path = tmp_path / "catalog.json"
-    path.write_text(json.dumps(spec))
-    return path
+    return write_catalog(tmp_path, REPO, "tiny",
+                         [{"role": "mmproj", "filename": "mmproj.gguf", "size": size, "sha256": sha256}])
 
 
 @pytest.fixture
