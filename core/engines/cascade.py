@@ -117,7 +117,7 @@ class CascadeEngine:
             transcript = self.asr.transcribe(audio)
             timings["asr_ms"] = ms_since(t0)
             t1 = time.perf_counter()
-            cues = measure_cues(audio, transcript.words)
+            cues = measure_cues(audio, transcript.words, len(transcript.text.split()))
             estimate = self.cue_model.estimate(cues)
             timings["cues_ms"] = ms_since(t1)
         user_text = (text or transcript.text).strip()

@@ -37,6 +37,10 @@ def test_syllable_rate_follows_the_bursts_and_words_give_words_per_second():
     assert slow.rate_sps == pytest.approx(2.5, rel=0.3) and fast.rate_sps == pytest.approx(5.0, rel=0.3)
     words = [Word("a", 0.0, 0.4, 1.0), Word("b", 0.5, 0.9, 1.0), Word("c", 1.0, 2.0, 1.0)]
     assert measure_cues(_voice(150), words).rate_wps == pytest.approx(1.5)
+    # without timestamps, a word count is spread over the voiced span (the 2 s test voice)
+    counted = measure_cues(_voice(150), n_words=4)
+    assert counted.rate_wps == pytest.approx(2.0, rel=0.15)
+    assert measure_cues(_voice(150)).rate_wps is None
 
 
 def test_silence_is_unvoiced_not_an_error():

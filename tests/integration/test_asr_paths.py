@@ -1,0 +1,65 @@
+"""The short-window ASR path against faster-whisper's padded 30 s path, on real speech."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import jiwer
+import numpy as np
+import pytest
+
+import core.asr as asr_module
+from core.asr import SpeechRecognizer
+from core.audio.pcm import load_audio
+from core.settings import AsrSettings
+
+pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng (apt-get install espeak-ng)")
+SENTENCES = [
+    "I lost my job today and I do not know what to do.",
+    "My sister is coming to visit next weekend and I am so happy.",
+]
+
+
+def _speak(tmp_path, text: str, name: str) -> np.ndarray:
+    wav = tmp_path / f"{name}.wav"
+    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(wav), text], check=True)
+    return load_audio(wav)
+
+
+@pytest.fixture(scope="module")
+def recognizers():
+    return SpeechRecognizer(AsrSettings(short_context=True)), SpeechRecognizer(AsrSettings(short_context=False))
+
+
+def test_short_window_matches_the_padded_path(recognizers, tmp_path, monkeypatch):
+    short, padded = recognizers
+    calls = []
+    original = SpeechRecognizer._transcribe_short
+    monkeypatch.setattr(SpeechRecognizer, "_transcribe_short", lambda self, *a: calls.append(a[1]) or original(self, *a))
+    clips = [_speak(tmp_path, s, f"s{i}") for i, s in enumerate(SENTENCES)]
+    # a long turn (two sentences and a pause, ~9 s) still inside the short path's range
+    clips.append(np.concatenate([clips[0], np.zeros(8000, np.float32), clips[1]]))
+    refs = SENTENCES + [" ".join(SENTENCES)]
+    for audio, ref in zip(clips, refs):
+        fast, slow = short.transcribe(audio), padded.transcribe(audio)
+        norm = lambda s: s.lower().replace(".", "").replace(",", "")  # noqa: E731
+        assert jiwer.wer(norm(ref), norm(fast.text)) <= 0.25, fast.text
+        assert jiwer.wer(norm(slow.text), norm(fast.text)) <= 0.2, (fast.text, slow.text)
+        assert fast.words == []  # the short path gives no word timestamps
+    assert len(calls) == 3 and max(calls) < asr_module.SHORT_MAX_S
+
+
+def test_word_timestamps_and_long_turns_take_the_padded_path(recognizers, tmp_path):
+    short, _ = recognizers
+    audio = _speak(tmp_path, SENTENCES[0], "w")
+    with_words = short.transcribe(audio, words=True)
+    assert len(with_words.words) >= 8 and with_words.words[-1].end > with_words.words[0].start
+    long_turn = np.concatenate([audio, np.zeros(16000 * 16, np.float32), audio])  # 16 s of pause
+    text = short.transcribe(long_turn).text.lower()
+    assert text.count("job") == 2
+
+
+def test_silence_gives_an_empty_transcript(recognizers):
+    short, _ = recognizers
+    assert short.transcribe(np.zeros(16000 * 2, np.float32)).text == ""
