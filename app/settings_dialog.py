@@ -190,7 +190,7 @@ class SettingsDialog(QDialog):
         self.gpu_combo.addItem("CPU only", "cpu")
         self.gpu_combo.setCurrentIndex(self.gpu_combo.findData(s.engine.gpu_offload))
         form.addRow("GPU offload:", self.gpu_combo)
-        self.reasoning_check = QCheckBox("Reason in four EIPS steps before replying")
+        self.reasoning_check = QCheckBox("Reason in four EIPS steps before replying (shows the reasoning; ~1 s slower)")
         self.reasoning_check.setChecked(s.engine.explicit_reasoning)
         form.addRow(self.reasoning_check)
         return w

@@ -7,7 +7,9 @@ the first reply sample is written to the output, so it includes the endpoint dec
 Both modes run in the same process on the same loaded models:
 
 - streaming: the first sentence is synthesised and played while the rest is generated;
-- sequential: the whole reply is generated, then the whole reply synthesised, then played.
+- sequential: the classic cascade, nothing overlapped: the turn starts at the endpoint
+  decision (no early start), the whole reply is generated, then the whole reply synthesised,
+  then played. `baseline_early_start=True` gives the baseline early start too (an ablation).
 
 Per-stage marks are a timeline in ms after the last speech sample: when the endpoint was
 decided, when ASR finished, the first LLM token, the first sentence, the first TTS chunk and
@@ -97,9 +99,12 @@ def speech_end_sample(clip: np.ndarray, vad: SileroVad, threshold: float = 0.5) 
 
 
 def run_mode(settings: Settings, engine, speaker, clips: list[tuple[str, np.ndarray]], streaming: bool,
-             silero: SileroVad, progress=None) -> list[TurnLatency]:
+             silero: SileroVad, progress=None, early_start: bool = True) -> list[TurnLatency]:
     """Speak each clip into a fresh pipeline in real time and time its reply."""
     mode = "streaming" if streaming else "sequential"
+    if not early_start:
+        settings = settings.model_copy(deep=True)
+        settings.vad.early_start_ms = 0
     source = _TimedSource(settings.audio.frame_ms, speed=1.0)
     sink = ArraySink(realtime=False)  # only the first sample's time matters; no need to wait for playback
     submitted: dict[int, float] = {}
@@ -145,7 +150,7 @@ def run_mode(settings: Settings, engine, speaker, clips: list[tuple[str, np.ndar
 
 
 def run_bench(settings: Settings, engine, speaker, samples: list[Path], runs: int = 1, started: float | None = None,
-              progress=None) -> BenchResult:
+              progress=None, baseline_early_start: bool = False) -> BenchResult:
     silero = SileroVad()
     clips = [(p.stem, load_audio(p)) for p in samples]
     result = BenchResult(engine=getattr(engine, "name", ""), model=getattr(engine, "model", ""))
@@ -156,6 +161,7 @@ def run_bench(settings: Settings, engine, speaker, samples: list[Path], runs: in
     for _ in range(runs):
         # alternate the order so that neither mode always runs on a warmer (or hotter) machine
         for streaming in (True, False) if _ % 2 == 0 else (False, True):
-            result.turns += run_mode(settings, engine, speaker, clips, streaming, silero, progress)
+            result.turns += run_mode(settings, engine, speaker, clips, streaming, silero, progress,
+                                     early_start=streaming or baseline_early_start)
     result.peak_rss_mb = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return result

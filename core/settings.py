@@ -52,7 +52,11 @@ class EngineSettings(_Section):
     n_ctx: int = Field(2048, ge=512, le=131072)
     max_tokens: int = Field(256, ge=16, le=4096)
     temperature: float = Field(0.3, ge=0.0, le=2.0)
-    explicit_reasoning: bool = Field(True, description="ask the model for the four EIPS steps before replying")
+    # Off by default: a spoken reply should start fast, and the four steps cost the first
+    # sentence ~1 s on a 2-core CPU. The embedded audio model has internalised them (stage 2).
+    explicit_reasoning: bool = Field(
+        False, description="ask the model for the four EIPS steps before replying (shown with the reply; slower)"
+    )
     persona: str | None = Field(None, description="system prompt persona; None = the default")
     transcribe: bool = Field(
         True, description="audio-llm engine: also transcribe with faster-whisper (session record, safety check)"

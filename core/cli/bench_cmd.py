@@ -44,6 +44,11 @@ def add_parser(subparsers) -> None:
                      help="silence after which answering starts early (default: settings vad.early_start_ms; 0 = off)")
     lat.add_argument("--direct", action="store_true",
                      help="ask the model for the direct reply (no four-step reasoning), as engine.explicit_reasoning=false")
+    lat.add_argument("--reasoning", action="store_true",
+                     help="ask for the four EIPS steps before the reply (engine.explicit_reasoning=true)")
+    lat.add_argument("--baseline-early-start", action="store_true",
+                     help="let the sequential baseline start early too (default: the baseline starts at the "
+                          "endpoint decision, as a classic cascade does; this flag is an ablation)")
     add_common_args(lat)
     lat.set_defaults(func=run)
 
@@ -85,6 +90,8 @@ def _run(args, started: float) -> int:
         settings.vad.early_start_ms = args.early_start_ms
     if args.direct:
         settings.engine.explicit_reasoning = False
+    elif args.reasoning:
+        settings.engine.explicit_reasoning = True
     samples = [Path(s) for s in args.samples] if args.samples else sorted((ASSETS / "samples").glob("*.wav"))
     for s in samples:
         try:
@@ -96,13 +103,15 @@ def _run(args, started: float) -> int:
     say(f"models ready in {runtime.load_ms:.0f} ms; {len(samples)} utterances x {args.runs} run(s) x 2 modes (real time)")
     try:
         result = run_bench(settings, runtime.engine, runtime.speaker, samples, args.runs, started,
-                           progress=lambda t: say(f"  {t.mode:<10} {t.sample:<12} {t.latency_ms:8.0f} ms"))
+                           progress=lambda t: say(f"  {t.mode:<10} {t.sample:<12} {t.latency_ms:8.0f} ms"),
+                           baseline_early_start=args.baseline_early_start)
     finally:
         runtime.close()
     data = result.as_dict()
     data["min_silence_ms"] = settings.vad.min_silence_ms
     data["early_start_ms"] = settings.vad.early_start_ms
     data["explicit_reasoning"] = settings.engine.explicit_reasoning
+    data["baseline_early_start"] = args.baseline_early_start
     data["models_load_ms"] = runtime.load_ms
     if args.json:
         print(json.dumps(data), flush=True)
@@ -118,6 +127,8 @@ def table(d: dict) -> str:
     s, q = d["streaming"] or {}, d["sequential"] or {}
     rows = [f"engine: {d['engine']} ({d['model']}); end-of-turn silence {d['min_silence_ms']} ms, "
             f"early start {d['early_start_ms']} ms, {'EIPS reasoning' if d['explicit_reasoning'] else 'direct reply'}",
+            "baseline: " + ("early start too, then whole reply, whole TTS" if d.get("baseline_early_start")
+                            else "endpoint, then ASR, whole reply, whole TTS (nothing overlapped)"),
             f"{'':<28}{'streaming':>12}{'sequential':>12}",
             f"{'median latency (ms)':<28}{s.get('median_ms', float('nan')):>12.0f}{q.get('median_ms', float('nan')):>12.0f}",
             f"{'p90 latency (ms)':<28}{s.get('p90_ms', float('nan')):>12.0f}{q.get('p90_ms', float('nan')):>12.0f}"]

@@ -36,7 +36,8 @@ def no_dangling_threads():
 @pytest.fixture(scope="session")
 def gui_settings() -> Settings:
     # short replies keep each turn a few seconds on a 2-core CPU
-    return Settings(engine=EngineSettings(kind="cascade", max_tokens=96, n_threads=2))
+    # the four EIPS steps on, so that the reasoning disclosure is exercised
+    return Settings(engine=EngineSettings(kind="cascade", max_tokens=96, n_threads=2, explicit_reasoning=True))
 
 
 @pytest.fixture(scope="session")
