@@ -193,6 +193,15 @@ def _check_llm_cached(path_str: str, size: int, mtime_ns: int) -> tuple[str, int
     return arch, n_embd
 
 
+AUDIO_TAIL_KEY = "cogaudio.audio_tail_tokens"  # our own mmproj key; clip.cpp ignores keys it does not know
+
+
+def audio_tail_tokens(meta: dict[str, object]) -> int | None:
+    """The trimmed-audio setting a projector was trained with (None: all of mtmd's embeddings)."""
+    value = meta.get(AUDIO_TAIL_KEY)
+    return int(value) if isinstance(value, int) and value >= 0 else None
+
+
 def check_projector(path: Path, n_embd: int) -> dict[str, object]:
     """Validate an audio mmproj GGUF against the LLM width before mtmd ever sees it."""
     meta = read_gguf_metadata(path, "audio projector")

@@ -40,6 +40,7 @@ from core.cues import measure_cues
 from core.eips import system_prompt
 from core.engines.base import SAMPLE_RATE, HistoryTurn
 from core.engines.llm_runtime import default_threads, gpu_layers
+from core.engines.mtmd_eval import eval_chunks, speech_tokens
 from core.engines.turn_stream import NUDGE, TurnStream, ms_since
 from core.events import Error, Event, Perceived
 from core.labels import EMOTIONS
@@ -50,6 +51,7 @@ from core.model_manifest import (
     check_llm,
     check_projector,
 )
+from core.model_manifest import audio_tail_tokens as audio_tail_tokens_of
 from core.settings import Settings
 
 FALLBACK_LABEL_CONFIDENCE = 0.6
@@ -126,6 +128,7 @@ class AudioLLMEngine:
         lora_scale: float = 1.0,
         explicit_reasoning: bool | None = None,
         asr: SpeechRecognizer | None = None,
+        audio_tail_tokens: int | None = None,
     ) -> None:
         import llama_cpp
         from llama_cpp import mtmd_cpp
@@ -144,6 +147,10 @@ class AudioLLMEngine:
             check_adapter(self.lora_path, arch)
         stack = int(projector.get("clip.audio.projector.stack_factor") or 1)
         self._tokens_per_chunk = audio_tokens_per_chunk(stack)
+        self._stack, self._n_embd = stack, n_embd
+        # None: every embedding of mtmd's padded 30 s chunk; an int: the model was trained on the
+        # speech part only, so the LLM gets the embeddings covering the speech plus this many
+        self.audio_tail_tokens = audio_tail_tokens if audio_tail_tokens is not None else audio_tail_tokens_of(projector)
         self.model = " + ".join(p.name for p in (self.llm_path, self.mmproj_path, self.lora_path) if p)
         self.notice: str | None = None
         self.asr = asr  # optional: the transcript is for the record and the safety check, not for perceiving
@@ -321,11 +328,12 @@ class AudioLLMEngine:
             self.last_prompt_positions = int(mt.mtmd_helper_get_n_pos(chunks))  # text + audio embeddings
             if self.last_prompt_positions >= self._n_ctx - 16:
                 raise RuntimeError(f"the turn needs more than n_ctx={self._n_ctx} tokens; raise settings.engine.n_ctx")
-            new_n_past = ll.llama_pos(0)
-            rc = mt.mtmd_helper_eval_chunks(self._mctx, self._ctx, chunks, 0, 0, self._n_batch, True, ctypes.byref(new_n_past))
-            if rc != 0:
-                raise RuntimeError(f"mtmd_helper_eval_chunks failed with code {rc}")
-            return int(new_n_past.value)
+            keep = None
+            if pcm is not None and self.audio_tail_tokens is not None:
+                keep = speech_tokens(pcm.size, self._stack, self.audio_tail_tokens)
+            n_past = eval_chunks(ll, mt, self._mctx, self._ctx, chunks, self._n_batch, self._n_embd, keep)
+            self.last_prompt_positions = n_past
+            return n_past
         finally:
             turn.close()
 

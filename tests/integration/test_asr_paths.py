@@ -41,7 +41,7 @@ def test_short_window_matches_the_padded_path(recognizers, tmp_path, monkeypatch
     # a long turn (two sentences and a pause, ~9 s) still inside the short path's range
     clips.append(np.concatenate([clips[0], np.zeros(8000, np.float32), clips[1]]))
     refs = SENTENCES + [" ".join(SENTENCES)]
-    for audio, ref in zip(clips, refs):
+    for audio, ref in zip(clips, refs, strict=True):
         fast, slow = short.transcribe(audio), padded.transcribe(audio)
         norm = lambda s: s.lower().replace(".", "").replace(",", "")  # noqa: E731
         assert jiwer.wer(norm(ref), norm(fast.text)) <= 0.25, fast.text

@@ -151,3 +151,41 @@ def test_quantized_pair_loads_and_stays_close(exported, tmp_path):
             runner.close()
     assert cosine(results["Q8_0"], results["F16"]) >= 0.99
     assert cosine(results["Q4_K_M"], results["F16"]) >= 0.95
+
+
+def test_trimmed_audio_matches_pytorch_and_shortens_the_prompt(exported, tmp_path):
+    """A model trained on the speech part only (audio_tail_tokens): llama.cpp gets the same
+    few embeddings PyTorch used, so parity holds, and the prompt is far shorter."""
+    from core.engines.audio_llm import AudioLLMEngine
+    from core.engines.mtmd_eval import speech_tokens
+    from core.model_manifest import AUDIO_TAIL_KEY, read_gguf_metadata
+    from training.export.exporter import write_projector
+    from training.export.parity import LlamaCppAudio, cosine, torch_greedy
+
+    model, audio = exported["model"], _audio(2.5, 150.0)
+    audio_cfg = json.loads((exported["root"] / "model" / "audio" / "config.json").read_text())
+    mmproj = write_projector(exported["root"] / "model", {**audio_cfg, "audio_tail_tokens": 2}, tmp_path / "trim.gguf", "f16")
+    assert read_gguf_metadata(mmproj, "projector")[AUDIO_TAIL_KEY] == 2
+    positions = {}
+    model.cfg.audio_tail_tokens = 2
+    try:
+        t_logits, t_tokens, _ = torch_greedy(model, audio, explicit=False, n_tokens=N_TOKENS)
+        for name, proj in (("full", exported["mmproj"]), ("trimmed", mmproj)):
+            engine = AudioLLMEngine(Settings(), exported["merged"], proj, None, explicit_reasoning=False)
+            try:
+                prompt, l_logits, l_tokens = _engine_greedy(engine, audio)
+                positions[name] = engine.last_prompt_positions
+            finally:
+                engine.close()
+        runner = LlamaCppAudio(exported["merged"], mmproj)
+        try:
+            r_logits, _ = runner.greedy(prompt, audio, N_TOKENS)
+        finally:
+            runner.close()
+    finally:
+        model.cfg.audio_tail_tokens = None
+    assert cosine(t_logits, l_logits) >= 0.99 and l_tokens == t_tokens[:N_TOKENS]  # the trimmed engine
+    assert cosine(t_logits, r_logits) >= 0.99  # the parity runner trims alike
+    kept = speech_tokens(audio.size, 10, 2)  # 2.5 s -> 13 speech embeddings + 2
+    assert kept == 15 and positions["full"] - positions["trimmed"] == 150 - kept
+

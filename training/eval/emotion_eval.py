@@ -70,7 +70,7 @@ def evaluate(model, ds, cfg, builder, explicit: bool = False, log=print) -> dict
     gold = [r["emotion"] for r in rows]
     kinds = [r["kind"] for r in rows]
     prompt = builder.prompts[explicit]
-    audio_ex = [Segmented(prompt.before, builder.mel(r), prompt.after, []) for r in rows]
+    audio_ex = [_audio_example(builder, prompt, r) for r in rows]
     log(f"eval: {len(rows)} rows of {cfg.kinds} from the held-out split")
     result = {"n_rows": len(rows), "chance": 1 / len(EMOTIONS), "prompt": "explicit" if explicit else "direct",
               "audio": _scores(_tags(model, audio_ex, cfg.tag_tokens, cfg.batch_size), gold, kinds)}
@@ -83,7 +83,7 @@ def evaluate(model, ds, cfg, builder, explicit: bool = False, log=print) -> dict
         valid = {}
         for expl in (True, False):
             p = builder.prompts[expl]
-            ex = [Segmented(p.before, builder.mel(r), p.after, []) for r in fmt_rows]
+            ex = [_audio_example(builder, p, r) for r in fmt_rows]
             texts = model.generate(ex, max_new_tokens=cfg.format_tokens)
             parsed = [parse_reply(t) for t in texts]
             ok = [q.valid and (q.eips is not None if expl else True) for q in parsed]
@@ -92,3 +92,10 @@ def evaluate(model, ds, cfg, builder, explicit: bool = False, log=print) -> dict
         result["format_validity"] = valid
     log("eval: " + ", ".join(f"{k}={v}" for k, v in result.items() if k != "samples"))
     return result
+
+
+
+def _audio_example(builder, prompt, row) -> Segmented:
+    """An inference example; n_valid lets a trimmed-audio model see only the speech part."""
+    mel, valid = builder.mel_and_valid(row)
+    return Segmented(prompt.before, mel, prompt.after, [], valid)

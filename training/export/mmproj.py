@@ -100,6 +100,7 @@ def write_mmproj(
     n_embd_text: int,
     ftype: str = "f16",
     name: str = "cogaudio-audio-projector",
+    audio_tail_tokens: int | None = None,
 ) -> Path:
     """Write the mmproj GGUF; refuses stack factors that make llama.cpp abort."""
     from core.model_manifest import stack_factor_is_safe
@@ -123,6 +124,10 @@ def write_mmproj(
     writer.add_audio_num_mel_bins(spec.num_mel_bins)
     writer.add_audio_attention_layernorm_eps(spec.layer_norm_eps)
     writer.add_audio_stack_factor(stack_factor)
+    if audio_tail_tokens is not None:  # trained on the speech part only: see core/engines/mtmd_eval.py
+        from core.model_manifest import AUDIO_TAIL_KEY
+
+        writer.add_uint32(AUDIO_TAIL_KEY, int(audio_tail_tokens))
     tensors = mmproj_tensors(encoder_state, projector_state, spec.encoder_layers, ftype)
     names = {n for n, _ in tensors}
     missing = {"mm.a.mlp.1.weight", "mm.a.mlp.2.weight", "mm.a.norm_pre.weight", "mm.a.norm_mid.weight"} - names

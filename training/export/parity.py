@@ -1,7 +1,7 @@
 """Parity between the PyTorch CogAudio model and llama.cpp running its export.
 
 `LlamaCppAudio` drives llama.cpp through llama-cpp-python's low-level API and mtmd (the same
-calls AudioLLMEngine makes: mtmd_tokenize with the default marker, mtmd_helper_eval_chunks),
+calls AudioLLMEngine makes: mtmd_tokenize with the default marker, core.engines.mtmd_eval),
 but exposes what the engine does not: the projector's output embeddings and the next-token
 logits, so they can be compared number for number with the PyTorch model.
 
@@ -51,9 +51,12 @@ class LlamaCppAudio:
         import llama_cpp
         import llama_cpp.mtmd_cpp as mtmd
 
-        from core.model_manifest import check_model_files
+        from core.model_manifest import audio_tail_tokens, check_model_files, read_gguf_metadata
 
         check_model_files(Path(llm), Path(mmproj), Path(lora) if lora else None)  # never let mtmd abort
+        meta = read_gguf_metadata(Path(mmproj), "audio projector")
+        self.stack_factor = int(meta.get("clip.audio.projector.stack_factor") or 10)
+        self.audio_tail_tokens = audio_tail_tokens(meta)
         self._ll, self._mtmd = llama_cpp, mtmd
         llama_cpp.llama_backend_init()
         mp = llama_cpp.llama_model_default_params()
@@ -128,13 +131,13 @@ class LlamaCppAudio:
         mem = ll.llama_get_memory(self.ctx)
         ll.llama_memory_clear(mem, True)
         chunks = self._chunks(prompt, audio)
-        n_past = ctypes.c_int32(0)
+        from core.engines.mtmd_eval import eval_chunks, speech_tokens
+
+        keep = None if self.audio_tail_tokens is None else speech_tokens(len(audio), self.stack_factor, self.audio_tail_tokens)
         try:
-            rc = mtmd.mtmd_helper_eval_chunks(self.mctx, self.ctx, chunks, 0, 0, 512, True, ctypes.byref(n_past))
+            eval_chunks(ll, mtmd, self.mctx, self.ctx, chunks, 512, self.n_embd, keep)  # as AudioLLMEngine does
         finally:
             mtmd.mtmd_input_chunks_free(chunks)
-        if rc != 0:
-            raise RuntimeError(f"mtmd_helper_eval_chunks failed ({rc})")
         first = self._logits()
         tokens: list[int] = []
         logits = first
@@ -168,13 +171,15 @@ def torch_greedy(model, audio: np.ndarray, explicit: bool, n_tokens: int = 8) ->
     """(next-token logits, first greedy tokens, rendered prompt text) from the PyTorch model."""
     import torch
 
+    from core.engines.mtmd_eval import speech_tokens
     from training.model.cogaudio import Segmented
     from training.model.mel import AUDIO_MARKER, log_mel_chunks
     from training.model.prompt import audio_prompt, render_chat
 
     parts = audio_prompt(model.tokenizer, explicit)
     mel = torch.from_numpy(log_mel_chunks(audio, model.cfg.n_mels))
-    ex = Segmented(parts.before, mel, parts.after, [])
+    valid = speech_tokens(len(audio), model.cfg.stack_factor, 0)
+    ex = Segmented(parts.before, mel, parts.after, [], valid)
     first = model.next_token_logits(ex).cpu().numpy()
     tokens: list[int] = []
     logits = first
@@ -183,7 +188,7 @@ def torch_greedy(model, audio: np.ndarray, explicit: bool, n_tokens: int = 8) ->
         tokens.append(tok)
         if tok == model.tokenizer.eos_token_id:
             break
-        ex = Segmented(parts.before, mel, parts.after + tokens, [])
+        ex = Segmented(parts.before, mel, parts.after + tokens, [], valid)
         logits = model.next_token_logits(ex).cpu().numpy()
     return first, tokens, render_chat(model.tokenizer, AUDIO_MARKER, explicit)
 

@@ -125,6 +125,9 @@ class CogAudioModel(nn.Module):
             if e.mel is not None:
                 a = audio[k:k + e.mel.shape[0]].reshape(-1, audio.shape[-1])
                 k += e.mel.shape[0]
+                if self.cfg.audio_tail_tokens is not None and e.n_valid:
+                    # the speech part only, as core.engines.mtmd_eval gives llama.cpp at run time
+                    a = a[: e.n_valid + self.cfg.audio_tail_tokens]
                 parts.append(a.to(emb_dtype))
                 pooled.append(a[: e.n_valid or a.shape[0]].mean(0))
                 n_prompt += a.shape[0]

@@ -30,6 +30,10 @@ class ModelConfig:
     encoder_ffn_dim: int = field(default=512, metadata={"help": "encoder FFN width when training from scratch"})
     train_encoder: bool = field(default=True, metadata={"help": "train the encoder (True) or keep it frozen"})
     stack_factor: int = field(default=10, metadata={"help": "ultravox frame stacking: 10 (150 tokens / 30 s) or 12 (125)"})
+    audio_tail_tokens: int | None = field(default=None, metadata={"help": (
+        "keep only the audio embeddings that cover the speech plus this many (2 = 0.4 s) instead of "
+        "all 150 of mtmd's padded 30 s chunk; ~6x shorter LLM inputs for short turns, in training and "
+        "at run time (written into the mmproj as cogaudio.audio_tail_tokens). None = keep all")})
     projector_hidden: int = field(default=1024, metadata={"help": "linear_1 output width (SwiGLU halves it)"})
     lora_r: int = field(default=8, metadata={"help": "LoRA rank on the LLM (0 trains no LLM weights)"})
     lora_alpha: int = field(default=16, metadata={"help": "LoRA alpha"})

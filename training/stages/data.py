@@ -16,9 +16,10 @@ import torch
 from scipy.signal import resample_poly
 
 from core.eips import EIPS, render_target
+from core.engines.mtmd_eval import speech_tokens
 from core.labels import EMOTION_ID
 from training.model.cogaudio import Segmented
-from training.model.mel import HOP, SAMPLE_RATE, log_mel_chunks
+from training.model.mel import SAMPLE_RATE, log_mel_chunks
 from training.model.prompt import PromptParts, audio_prompt, target_ids
 
 ANNOTATION_COLUMNS = ("eips_emotion", "eips_intent", "eips_psychology", "eips_strategy", "response", "annotator")
@@ -122,8 +123,8 @@ class ExampleBuilder:
     def mel_and_valid(self, row: dict) -> tuple[torch.Tensor, int]:
         """Log-mel chunks and how many audio tokens cover real samples (for the aux pooling)."""
         x = row_audio(row)
-        per_token = 2 * HOP * self.stack_factor  # conv stride 2 over hop-160 frames, then stacking
-        return torch.from_numpy(log_mel_chunks(x, self.n_mels)), max(1, -(-x.size // per_token))
+        # the same count llama.cpp is given at run time (core.engines.mtmd_eval)
+        return torch.from_numpy(log_mel_chunks(x, self.n_mels)), speech_tokens(x.size, self.stack_factor, 0)
 
     def train_example(self, row: dict, explicit: bool) -> Segmented:
         p = self.prompts[explicit]

@@ -1,0 +1,88 @@
+"""Evaluate mtmd input chunks into a llama context, optionally keeping only the audio
+embeddings that cover the speech ("trimmed audio").
+
+Why not always `mtmd_helper_eval_chunks`: mtmd pads every audio input to whole 30 s
+chunks and the helper decodes all of a chunk's embeddings (150 at stack factor 10), so a
+3 s turn costs the LLM 150 positions of which ~135 encode padding. A model trained on the
+speech part only (manifest `projector.audio_tail_tokens`, training `audio_tail_tokens`)
+needs just the first `speech_tokens(...)` of them: ~17 for that turn, which makes the
+prompt evaluation ~6x shorter on a CPU. mtmd has no option for this, so the audio chunk is
+encoded with `mtmd_encode_chunk` and its first embeddings are decoded here; text chunks
+still go through mtmd's own `mtmd_helper_eval_chunk_single`.
+
+Training and run time use the same count (`speech_tokens`), so the model sees exactly what
+it was trained on.
+"""
+
+from __future__ import annotations
+
+import ctypes
+
+HOP = 160  # Whisper mel hop (samples)
+_TEXT_CHUNK = 0  # MTMD_INPUT_CHUNK_TYPE_TEXT
+
+
+def speech_tokens(n_samples: int, stack_factor: int, tail: int) -> int:
+    """Audio embeddings that cover `n_samples` of 16 kHz audio, plus `tail` more.
+
+    One embedding spans 2 * HOP * stack_factor samples (the encoder's stride-2 convolution
+    over hop-160 frames, then the projector's frame stacking): 0.2 s at stack factor 10."""
+    per_token = 2 * HOP * stack_factor
+    return max(1, -(-int(n_samples) // per_token)) + max(0, int(tail))
+
+
+def eval_chunks(ll, mt, mctx, ctx, chunks, n_batch: int, n_embd: int, keep_audio: int | None, n_past: int = 0) -> int:
+    """Evaluate every chunk (logits for the last position only); returns the new n_past.
+
+    `keep_audio` None: mtmd's helper, every audio embedding. An int: only the first
+    `keep_audio` audio embeddings (across all audio chunks, in order) reach the LLM."""
+    if keep_audio is None:
+        new_n_past = ll.llama_pos(n_past)
+        rc = mt.mtmd_helper_eval_chunks(mctx, ctx, chunks, n_past, 0, n_batch, True, ctypes.byref(new_n_past))
+        if rc != 0:
+            raise RuntimeError(f"mtmd_helper_eval_chunks failed with code {rc}")
+        return int(new_n_past.value)
+    left = keep_audio
+    n = mt.mtmd_input_chunks_size(chunks)
+    for i in range(n):
+        chunk = mt.mtmd_input_chunks_get(chunks, i)
+        last = i == n - 1
+        if mt.mtmd_input_chunk_get_type(chunk) == _TEXT_CHUNK:
+            new_n_past = ll.llama_pos(n_past)  # the helper adds to it (as mtmd_helper_eval_chunks seeds it)
+            rc = mt.mtmd_helper_eval_chunk_single(mctx, ctx, chunk, n_past, 0, n_batch, last, ctypes.byref(new_n_past))
+            if rc != 0:
+                raise RuntimeError(f"mtmd_helper_eval_chunk_single failed with code {rc}")
+            n_past = int(new_n_past.value)
+            continue
+        if left <= 0:
+            continue
+        if mt.mtmd_encode_chunk(mctx, chunk) != 0:
+            raise RuntimeError("mtmd_encode_chunk failed on the audio")
+        k = min(left, int(mt.mtmd_input_chunk_get_n_tokens(chunk)))
+        left -= k
+        n_past = decode_embeddings(ll, ctx, mt.mtmd_get_output_embd(mctx), k, n_embd, n_past, n_batch, last)
+    return n_past
+
+
+def decode_embeddings(ll, ctx, embd, count: int, n_embd: int, n_past: int, n_batch: int, logits_last: bool) -> int:
+    """Decode the first `count` rows of the float embedding array `embd` at positions n_past..."""
+    batch = ll.llama_batch_init(n_batch, n_embd, 1)
+    try:
+        base = ctypes.cast(embd, ctypes.c_void_p).value
+        row = n_embd * ctypes.sizeof(ctypes.c_float)
+        dst = ctypes.cast(batch.embd, ctypes.c_void_p).value
+        for start in range(0, count, n_batch):
+            m = min(n_batch, count - start)
+            ctypes.memmove(dst, base + start * row, m * row)
+            for j in range(m):
+                batch.pos[j] = n_past + start + j
+                batch.n_seq_id[j] = 1
+                batch.seq_id[j][0] = 0
+                batch.logits[j] = 1 if (logits_last and start + j == count - 1) else 0
+            batch.n_tokens = m
+            rc = ll.llama_decode(ctx, batch)
+            if rc != 0:
+                raise RuntimeError(f"llama_decode failed on the audio embeddings (code {rc})")
+        return n_past + count
+    finally:
+        ll.llama_batch_free(batch)
