@@ -31,23 +31,19 @@ def speech_tokens(n_samples: int, stack_factor: int, tail: int) -> int:
     return max(1, -(-int(n_samples) // per_token)) + max(0, int(tail))
 
 
-def eval_chunks(ll, mt, mctx, ctx, chunks, n_batch: int, n_embd: int, keep_audio: int | None, n_past: int = 0) -> int:
-    """Evaluate every chunk (logits for the last position only); returns the new n_past.
+def eval_chunks(ll, mt, mctx, ctx, chunks, n_batch: int, n_embd: int, keep_audio: int | None, n_past: int = 0,
+                first_chunk: int = 0) -> int:
+    """Evaluate the chunks from `first_chunk` on (logits for the last position only); returns
+    the new n_past. Earlier chunks are taken as already in the context (a cached prefix).
 
-    `keep_audio` None: mtmd's helper, every audio embedding. An int: only the first
-    `keep_audio` audio embeddings (across all audio chunks, in order) reach the LLM."""
-    if keep_audio is None:
-        new_n_past = ll.llama_pos(n_past)
-        rc = mt.mtmd_helper_eval_chunks(mctx, ctx, chunks, n_past, 0, n_batch, True, ctypes.byref(new_n_past))
-        if rc != 0:
-            raise RuntimeError(f"mtmd_helper_eval_chunks failed with code {rc}")
-        return int(new_n_past.value)
+    `keep_audio` None: every audio embedding, as mtmd's own helper does. An int: only the
+    first `keep_audio` audio embeddings (across all audio chunks, in order) reach the LLM."""
     left = keep_audio
     n = mt.mtmd_input_chunks_size(chunks)
-    for i in range(n):
+    for i in range(first_chunk, n):
         chunk = mt.mtmd_input_chunks_get(chunks, i)
         last = i == n - 1
-        if mt.mtmd_input_chunk_get_type(chunk) == _TEXT_CHUNK:
+        if mt.mtmd_input_chunk_get_type(chunk) == _TEXT_CHUNK or keep_audio is None:
             new_n_past = ll.llama_pos(n_past)  # the helper adds to it (as mtmd_helper_eval_chunks seeds it)
             rc = mt.mtmd_helper_eval_chunk_single(mctx, ctx, chunk, n_past, 0, n_batch, last, ctypes.byref(new_n_past))
             if rc != 0:
@@ -62,6 +58,15 @@ def eval_chunks(ll, mt, mctx, ctx, chunks, n_batch: int, n_embd: int, keep_audio
         left -= k
         n_past = decode_embeddings(ll, ctx, mt.mtmd_get_output_embd(mctx), k, n_embd, n_past, n_batch, last)
     return n_past
+
+
+def chunk_text_tokens(mt, chunk) -> list[int] | None:
+    """The token ids of a text chunk (None for an audio chunk)."""
+    if mt.mtmd_input_chunk_get_type(chunk) != _TEXT_CHUNK:
+        return None
+    n = ctypes.c_size_t(0)
+    ptr = mt.mtmd_input_chunk_get_tokens_text(chunk, ctypes.byref(n))
+    return [int(ptr[i]) for i in range(n.value)]
 
 
 def decode_embeddings(ll, ctx, embd, count: int, n_embd: int, n_past: int, n_batch: int, logits_last: bool) -> int:

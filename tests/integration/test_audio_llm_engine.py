@@ -87,6 +87,29 @@ def test_text_only_turn_uses_fewer_positions(engine):
     assert engine.last_prompt_positions < 150
 
 
+def test_the_shared_prompt_prefix_is_evaluated_once(engine):
+    """Turn 2 keeps the KV of the system prompt from turn 1 and evaluates only the rest; the
+    answer is the same as from a cleared context (greedy decoding)."""
+    tone = _tone()
+    evaluated: list[int] = []
+    real_decode = engine._decode
+    engine._decode = lambda tokens, n_past: evaluated.append(len(tokens)) or real_decode(tokens, n_past)
+    try:
+        first = list(engine.respond(tone, []))[-1]
+        evaluated.clear()
+        second = list(engine.respond(tone, []))[-1]
+        prefix_second = evaluated[0]  # the first text chunk's tokens evaluated this turn
+        ll = engine._ll
+        ll.llama_memory_clear(ll.llama_get_memory(engine._ctx), True)  # from outside: the cache must notice
+        evaluated.clear()
+        third = list(engine.respond(tone, []))[-1]
+        prefix_cleared = evaluated[0]
+    finally:
+        del engine._decode
+    assert prefix_second == 1 and prefix_cleared > 30  # the system prompt, re-evaluated after a clear
+    assert first.reply == second.reply == third.reply
+
+
 def test_lora_adapter_loads_and_changes_the_output(engine, files):
     base = "".join(e.text for e in engine.respond(None, [], text="Hello there.") if isinstance(e, ReplyDelta))
     with_lora = AudioLLMEngine(_settings(), require_bundled("llm"), files["projector"], files["lora"], lora_scale=1.0)
