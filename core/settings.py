@@ -48,7 +48,8 @@ class EngineSettings(_Section):
     mmproj_path: Path | None = Field(None, description="audio projector GGUF; None = the embedded default")
     lora_path: Path | None = Field(None, description="LoRA adapter GGUF applied on top of the LLM")
     gpu_offload: Literal["auto", "cpu"] = "auto"
-    n_threads: int | None = Field(None, ge=1, le=256)
+    n_threads: int | None = Field(None, ge=1, le=256, description="generation threads; None = all cores but one")
+    n_threads_batch: int | None = Field(None, ge=1, le=256, description="prompt-evaluation threads; None = all cores")
     n_ctx: int = Field(2048, ge=512, le=131072)
     max_tokens: int = Field(256, ge=16, le=4096)
     temperature: float = Field(0.3, ge=0.0, le=2.0)

@@ -43,6 +43,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--out", metavar="OUT.wav", default=None,
                    help="write the spoken reply here (several inputs: OUT-1.wav, OUT-2.wav, ...)")
     p.add_argument("--json", action="store_true", help="one JSON object per input per line")
+    p.add_argument("--reasoning", action="store_true",
+                   help="ask for the four EIPS steps before the reply (the `eips` field; slower)")
     add_common_args(p)
     p.set_defaults(func=run)
 
@@ -76,6 +78,8 @@ def _run(args) -> int:
 
     quiet_native_logs()
     settings = settings_from(args.settings)
+    if args.reasoning:
+        settings.engine.explicit_reasoning = True
     # Read every input first: bad files are reported before minutes of model work, and
     # models are not loaded at all if nothing is usable.
     audios, code = [], 0

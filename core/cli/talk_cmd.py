@@ -47,7 +47,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--out", metavar="OUT.wav", default=None, help="write what the companion says to a wav instead of the speaker")
     p.add_argument("--speed", type=float, default=1.0, help="with --input: play recordings this many times faster (default 1)")
     p.add_argument("--no-store", action="store_true", help="do not save this conversation in the session history")
-    p.add_argument("--reasoning", action="store_true", help="also print the four EIPS reasoning steps")
+    p.add_argument("--reasoning", action="store_true", help="ask for the four EIPS reasoning steps before each reply and print them "
+                   "(engine.explicit_reasoning; slower)")
     add_common_args(p)
     p.set_defaults(func=run)
 
@@ -145,6 +146,8 @@ def _run(args) -> int:
 
     quiet_native_logs()
     settings = settings_from(args.settings)
+    if args.reasoning:
+        settings.engine.explicit_reasoning = True
     clips = []
     for name in args.input or []:
         try:

@@ -39,7 +39,7 @@ from core.asr import SpeechRecognizer
 from core.cues import measure_cues
 from core.eips import system_prompt
 from core.engines.base import SAMPLE_RATE, HistoryTurn
-from core.engines.llm_runtime import default_threads, gpu_layers
+from core.engines.llm_runtime import batch_threads, default_threads, gpu_layers
 from core.engines.mtmd_eval import chunk_text_tokens, eval_chunks, speech_tokens
 from core.engines.turn_stream import NUDGE, TurnStream, ms_since
 from core.events import Error, Event, Perceived
@@ -178,7 +178,7 @@ class AudioLLMEngine:
             cparams = llama_cpp.llama_context_default_params()
             cparams.n_ctx = eng.n_ctx
             cparams.n_batch = 512
-            cparams.n_threads = cparams.n_threads_batch = threads
+            cparams.n_threads, cparams.n_threads_batch = threads, batch_threads(eng)
             self._ctx = self._h.add("llama context", llama_cpp.llama_init_from_model(self._model, cparams), llama_cpp.llama_free)
             if self.lora_path is not None:
                 adapters = (llama_cpp.llama_adapter_lora_p_ctypes * 1)(adapter)

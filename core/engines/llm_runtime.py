@@ -70,6 +70,12 @@ def default_threads(settings: EngineSettings) -> int:
     return settings.n_threads or max(1, min(8, (os.cpu_count() or 1) - 1))
 
 
+def batch_threads(settings: EngineSettings) -> int:
+    """Prompt-evaluation threads: every core. The prompt is evaluated once the turn's audio work
+    is done (the transcript is in, Piper has nothing to say yet), so nothing is starved."""
+    return settings.n_threads_batch or settings.n_threads or max(1, min(8, os.cpu_count() or 1))
+
+
 def llm_path(settings: EngineSettings) -> Path:
     return Path(settings.llm_path) if settings.llm_path else require_bundled("llm")
 
@@ -89,6 +95,7 @@ class TextLLM:
                 str(self.path),
                 n_ctx=settings.n_ctx,
                 n_threads=default_threads(settings),
+                n_threads_batch=batch_threads(settings),
                 n_gpu_layers=gpu_layers(settings),
                 verbose=False,
             )

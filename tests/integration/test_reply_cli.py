@@ -103,3 +103,15 @@ def test_only_bad_inputs_exit_2_without_loading_models(tmp_path):
     proc = cogaudio("reply", str(bad), "--json")
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+
+
+def test_reasoning_flag_gives_the_four_eips_steps(reply_run):
+    """`--reasoning` asks the cascade for the four steps first; the default reply is direct."""
+    d, _ = reply_run
+    proc = cogaudio("reply", str(d / "lonely.wav"), "--engine", "cascade", "--reasoning", "--json")
+    lines = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    assert proc.returncode == 0 and len(lines) == 1, proc.stderr[-2000:]
+    r = lines[0]
+    assert r["eips"] is not None and set(r["eips"]) == {"emotion", "intent", "psychology", "strategy"}
+    assert all(v.strip() for v in r["eips"].values()), r["eips"]
+    assert r["reply"] and "Strategy:" not in r["reply"] and "Emotion:" not in r["reply"]
