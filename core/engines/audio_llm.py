@@ -39,7 +39,7 @@ from core.asr import SpeechRecognizer
 from core.cues import measure_cues
 from core.eips import system_prompt
 from core.engines.base import SAMPLE_RATE, HistoryTurn
-from core.engines.llm_runtime import batch_threads, default_threads, gpu_layers
+from core.engines.llm_runtime import ThreadSprint, batch_threads, default_threads, gpu_layers
 from core.engines.mtmd_eval import chunk_text_tokens, eval_chunks, speech_tokens
 from core.engines.turn_stream import NUDGE, TurnStream, ms_since
 from core.events import Error, Event, Perceived
@@ -196,6 +196,7 @@ class AudioLLMEngine:
             )
             if not mtmd_cpp.mtmd_support_audio(self._mctx):
                 raise ModelAssetError(f"{self.mmproj_path} has no audio encoder; use an audio mmproj GGUF")
+            self._sprint = ThreadSprint(lambda n, nb: llama_cpp.llama_set_n_threads(self._ctx, n, nb), eng)
             self._vocab = llama_cpp.llama_model_get_vocab(self._model)
             self._n_ctx = llama_cpp.llama_n_ctx(self._ctx)
             self._n_batch = llama_cpp.llama_n_batch(self._ctx)
@@ -265,6 +266,7 @@ class AudioLLMEngine:
 
         stream = TurnStream(perceive, t0, timings)
         sampler = self._sampler()
+        self._sprint.start()
         try:
             for attempt in range(2):
                 budget = self.settings.engine.max_tokens if attempt == 0 else CONTINUE_TOKENS
@@ -282,6 +284,8 @@ class AudioLLMEngine:
                     n_past = self._decode([token], n_past)
                     if piece:
                         yield from stream.feed(piece)
+                    if self._sprint.active and stream.first_sentence_out:
+                        self._sprint.relax()
                     if stream.complete:
                         break
                 if cancel.is_set() or stream.replied or attempt == 1 or n_past >= self._n_ctx - 16:
@@ -289,6 +293,7 @@ class AudioLLMEngine:
                 n_past = self._decode(self._tokenize(NUDGE), n_past)  # stopped before "Response:": nudge once
                 yield from stream.feed(NUDGE)
         finally:
+            self._sprint.relax()
             ll.llama_sampler_free(sampler)
         timings["llm_ms"] = ms_since(t0) - timings["audio_prefill_ms"]
         yield from stream.finish(interrupted=cancel.is_set())

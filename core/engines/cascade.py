@@ -136,16 +136,23 @@ class CascadeEngine:
         stream = TurnStream(lambda label, intensity: self._perceived(label, intensity, estimate, cues, user_text), t0, timings)
         yield from stream.feed("Emotion:")  # pre-filled: the model starts inside the format
         t_llm = time.perf_counter()
-        for attempt in range(2):
-            budget = None if attempt == 0 else CONTINUE_TOKENS
-            for piece in self.llm.stream(prompt + stream.text, stops, max_tokens=budget, cancel=cancel):
-                timings.setdefault("first_token_ms", ms_since(t0))
-                yield from stream.feed(piece)
-                if stream.complete:
+        sprint = self.llm.sprint
+        sprint.start()
+        try:
+            for attempt in range(2):
+                budget = None if attempt == 0 else CONTINUE_TOKENS
+                for piece in self.llm.stream(prompt + stream.text, stops, max_tokens=budget, cancel=cancel):
+                    timings.setdefault("first_token_ms", ms_since(t0))
+                    yield from stream.feed(piece)
+                    if sprint.active and stream.first_sentence_out:
+                        sprint.relax()
+                    if stream.complete:
+                        break
+                if cancel.is_set() or stream.replied or attempt == 1:
                     break
-            if cancel.is_set() or stream.replied or attempt == 1:
-                break
-            yield from stream.feed(NUDGE)  # stopped before "Response:" (common at 135M): nudge once
+                yield from stream.feed(NUDGE)  # stopped before "Response:" (common at 135M): nudge once
+        finally:
+            sprint.relax()
         timings["llm_ms"] = ms_since(t_llm)
         yield from stream.finish(interrupted=cancel.is_set())
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,6 +76,32 @@ def batch_threads(settings: EngineSettings) -> int:
     return settings.n_threads_batch or settings.n_threads or max(1, min(8, os.cpu_count() or 1))
 
 
+class ThreadSprint:
+    """Every core for generation until the first sentence is out, then all but one.
+
+    Up to the first sentence nothing else runs (the transcript is in, Piper is waiting for
+    that sentence), so two threads on a 2-core CPU generate ~1.5x faster (62 -> 93 tok/s
+    measured with SmolLM2-135M). After it, Piper speaks while the rest is generated and
+    llama.cpp's busy-waiting threads must leave it a core (see default_threads)."""
+
+    def __init__(self, set_threads: Callable[[int, int], None], settings: EngineSettings) -> None:
+        self._set = set_threads
+        self.full = settings.n_threads or max(1, min(8, os.cpu_count() or 1))
+        self.background = default_threads(settings)
+        self.batch = batch_threads(settings)
+        self.active = False
+
+    def start(self) -> None:
+        if self.full != self.background:
+            self._set(self.full, self.batch)
+            self.active = True
+
+    def relax(self) -> None:
+        if self.active:
+            self._set(self.background, self.batch)
+            self.active = False
+
+
 def llm_path(settings: EngineSettings) -> Path:
     return Path(settings.llm_path) if settings.llm_path else require_bundled("llm")
 
@@ -108,6 +134,7 @@ class TextLLM:
         bos = self.llm._model.token_get_text(self.llm.token_bos()) if self.llm.token_bos() >= 0 else ""
         self._formatter = Jinja2ChatFormatter(template, eos_token=eos, bos_token=bos, add_generation_prompt=True)
         self._eos_text = eos
+        self.sprint = ThreadSprint(lambda n, nb: llama_cpp.llama_set_n_threads(self.llm.ctx, n, nb), settings)
 
     @property
     def n_ctx(self) -> int:

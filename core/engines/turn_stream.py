@@ -27,6 +27,9 @@ _NEW_HEADER = re.compile(r"\n\s*(emotion|intent|psychology|strategy|user)\s*:", 
 PerceiveFn = Callable[[str | None, str | None], Perceived]
 
 
+SPRINT_REPLY_CHARS = 40  # as core.turn_stages.FIRST_CLAUSE_CHARS: the first piece the voice speaks
+
+
 class TurnStream:
     """Feed generated text; get events. `complete` turns True when the reply is finished."""
 
@@ -44,6 +47,12 @@ class TurnStream:
     @property
     def replied(self) -> bool:
         return bool(self.reply_parts)
+
+    @property
+    def first_sentence_out(self) -> bool:
+        """The reply holds a finished first sentence or clause (what the voice starts with)."""
+        reply = "".join(self.reply_parts).strip()
+        return len(reply) >= SPRINT_REPLY_CHARS or any(c in reply for c in ".!?")
 
     def feed(self, piece: str) -> Iterator[Event]:
         if self.complete:
