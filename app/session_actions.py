@@ -41,15 +41,19 @@ class SessionActions:
         self._drop_if_empty(self.session_id)
         self.session_id = self._create_session(consent)
         self.bridge.set_session(self.session_id)
-        self.conversation.clear()
         self.crisis_panel.hide()
-        self._user_widgets.clear()
-        self._reply_widgets.clear()
+        self._show_live_view()
+
+    def _show_live_view(self) -> None:
+        """An empty conversation view on the live session, selected in the sidebar."""
         self.viewing_id = self.session_id
+        self.conversation.clear()
+        self._user_widgets.clear()  # their widgets went with the view
+        self._reply_widgets.clear()
         self.sidebar.refresh()
         if self.session_id is not None:
             self.sidebar.select(self.session_id)
-            self._refresh_therapist()
+        self._refresh_therapist()
 
     # -- sessions ----------------------------------------------------------------------------
 
@@ -85,12 +89,7 @@ class SessionActions:
         if session_id == self.session_id:
             self.session_id = self._create_session(consent=self.therapist_mode)
             self.bridge.set_session(self.session_id)
-        self.viewing_id = self.session_id
-        self.conversation.clear()
-        self.sidebar.refresh()
-        if self.session_id is not None:
-            self.sidebar.select(self.session_id)
-        self._refresh_therapist()
+        self._show_live_view()
 
     def _drop_if_empty(self, session_id: int | None) -> None:
         if self.store is None or session_id is None:

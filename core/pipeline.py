@@ -38,7 +38,7 @@ from core.events import Error
 from core.frames import EngineEvent, Interrupted, TurnComplete, UserSpeechEnded, UserSpeechStarted, UserTurn
 from core.safety import SafetyCheck
 from core.settings import Settings
-from core.stages import NO_TURN, Frame, Observer, StagePipeline
+from core.stages import NO_TURN, Frame, Observer, StagePipeline, notify
 from core.tts import Speaker
 from core.turn_stages import EngineStage, PlaybackStage, SentenceStage, TtsStage
 from core.turns import TurnRecorder
@@ -87,11 +87,7 @@ class _HeldFrames:
                 self._deliver(frame)
 
     def _deliver(self, frame: Frame) -> None:
-        for obs in list(self.observers):
-            try:
-                obs(frame)
-            except Exception:  # an observer's bug must not stop the conversation
-                log.exception("observer %r failed on %s", obs, type(frame).__name__)
+        notify(self.observers, frame)
 
 
 class ConversationPipeline:

@@ -51,6 +51,15 @@ Push = Callable[[Frame], None]
 Observer = Callable[[Frame], None]
 
 
+def notify(observers: list[Observer], frame: Frame) -> None:
+    """Hand `frame` to every observer; one observer's exception is logged, not raised."""
+    for obs in list(observers):
+        try:
+            obs(frame)
+        except Exception:  # an observer's bug must not stop the conversation
+            log.exception("observer %r failed on %s", obs, type(frame).__name__)
+
+
 class Stage:
     """One step of the pipeline. Subclasses override `process` and, if they hold per-turn state, `interrupt`."""
 
@@ -145,11 +154,7 @@ class StagePipeline:
         self._observers.append(observer)
 
     def _notify(self, frame: Frame) -> None:
-        for obs in list(self._observers):
-            try:
-                obs(frame)
-            except Exception:  # an observer's bug must not stop the conversation
-                log.exception("observer %r failed on %s", obs, type(frame).__name__)
+        notify(self._observers, frame)
 
     def publish(self, frame: Frame) -> None:
         """Show a frame to the observers without sending it down the pipeline (also for cancelled turns)."""

@@ -330,8 +330,8 @@ class AudioLLMEngine:
             rc = mt.mtmd_tokenize(self._mctx, chunks, ctypes.byref(inp), bitmaps, n_bitmaps)
             if rc != 0:
                 raise RuntimeError(f"mtmd_tokenize failed with code {rc} (is the audio marker in the prompt?)")
-            self.last_prompt_positions = int(mt.mtmd_helper_get_n_pos(chunks))  # text + audio embeddings
-            if self.last_prompt_positions >= self._n_ctx - 16:
+            # upper bound (every audio embedding); the trimmed count is known after evaluation
+            if int(mt.mtmd_helper_get_n_pos(chunks)) >= self._n_ctx - 16:
                 raise RuntimeError(f"the turn needs more than n_ctx={self._n_ctx} tokens; raise settings.engine.n_ctx")
             keep = None
             if pcm is not None and self.audio_tail_tokens is not None:

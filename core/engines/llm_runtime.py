@@ -61,6 +61,11 @@ def gpu_layers(settings: EngineSettings) -> int:
     return -1 if llama_cpp.llama_supports_gpu_offload() else 0
 
 
+def all_cores(settings: EngineSettings) -> int:
+    """settings.n_threads when set, else every core (at most 8)."""
+    return settings.n_threads or max(1, min(8, os.cpu_count() or 1))
+
+
 def default_threads(settings: EngineSettings) -> int:
     """llama.cpp threads: all cores but one, which is left to the audio work that runs beside
     generation (Piper speaking the previous sentence, the side transcript during the audio
@@ -73,7 +78,7 @@ def default_threads(settings: EngineSettings) -> int:
 def batch_threads(settings: EngineSettings) -> int:
     """Prompt-evaluation threads: every core. The prompt is evaluated once the turn's audio work
     is done (the transcript is in, Piper has nothing to say yet), so nothing is starved."""
-    return settings.n_threads_batch or settings.n_threads or max(1, min(8, os.cpu_count() or 1))
+    return settings.n_threads_batch or all_cores(settings)
 
 
 class ThreadSprint:
@@ -86,7 +91,7 @@ class ThreadSprint:
 
     def __init__(self, set_threads: Callable[[int, int], None], settings: EngineSettings) -> None:
         self._set = set_threads
-        self.full = settings.n_threads or max(1, min(8, os.cpu_count() or 1))
+        self.full = all_cores(settings)
         self.background = default_threads(settings)
         self.batch = batch_threads(settings)
         self.active = False
