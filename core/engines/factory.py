@@ -12,6 +12,7 @@ sha256, projector width and stack factor, adapter architecture) by core.model_ma
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from core.bundled import require_bundled
 from core.engines.base import Engine
 from core.model_manifest import DEFAULT_MANIFEST, resolve_manifest
 from core.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 class EngineLoadError(RuntimeError):
@@ -59,6 +62,34 @@ def audio_model_files(settings: Settings, manifest: Path = DEFAULT_MANIFEST) -> 
     )
 
 
+def _merged_engine(settings: Settings, files: AudioModelFiles, asr) -> Engine | None:
+    """The audio engine on a cached copy of the base model with the adapter folded in
+    (core.adapter_merge: ~35 % less time to the first sentence than the adapter on top), or
+    None when there is no adapter, merging is off, or the merge cannot be made or loaded;
+    the adapter is then applied on top, which gives the same replies, only slower."""
+    if files.lora is None or not settings.engine.merge_adapter:
+        return None
+    from core.adapter_merge import merged_model
+    from core.engines.audio_llm import AudioLLMEngine
+    from core.model_manifest import ModelAssetError
+
+    try:
+        merged = merged_model(files.llm, files.lora, settings.resolved_cache_dir() / "merged", files.lora_scale)
+    except Exception as exc:  # bad adapter, read-only cache, full disk: the adapter on top still works
+        log.warning("could not merge %s into %s (%s); applying it on top instead", files.lora.name, files.llm.name, exc)
+        return None
+    if merged.built:
+        log.info("merged %s into %s in %.1f s: %s", files.lora.name, files.llm.name, merged.seconds, merged.path)
+    try:
+        engine = AudioLLMEngine(settings, merged.path, files.mmproj, None, 1.0, files.explicit_reasoning, asr)
+    except ModelAssetError as exc:  # the cached file went bad after it was written: drop it
+        log.warning("the merged model %s could not be loaded (%s); removing it", merged.path, exc)
+        merged.path.unlink(missing_ok=True)
+        return None
+    engine.model = f"{files.llm.name} + {files.lora.name} (merged) + {files.mmproj.name}"
+    return engine
+
+
 def create_engine(settings: Settings, kind: str | None = None, manifest: Path = DEFAULT_MANIFEST) -> Engine:
     """Build the engine `kind` ("auto", "cascade", "audio-llm"; default settings.engine.kind).
 
@@ -83,6 +114,9 @@ def create_engine(settings: Settings, kind: str | None = None, manifest: Path = 
                 from core.engines.audio_llm import AudioLLMEngine
 
                 asr = SpeechRecognizer(settings.asr, settings.engine.n_threads) if settings.engine.transcribe else None
+                merged = _merged_engine(settings, files, asr)
+                if merged is not None:
+                    return merged
                 return AudioLLMEngine(
                     settings, files.llm, files.mmproj, files.lora, files.lora_scale, files.explicit_reasoning, asr
                 )
