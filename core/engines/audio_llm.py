@@ -41,7 +41,7 @@ from core.eips import system_prompt
 from core.engines.base import SAMPLE_RATE, HistoryTurn
 from core.engines.llm_runtime import ThreadSprint, batch_threads, default_threads, gpu_layers
 from core.engines.mtmd_eval import chunk_text_tokens, eval_chunks, speech_tokens
-from core.engines.turn_stream import NUDGE, TurnStream, ms_since
+from core.engines.turn_stream import LEAD, NUDGE, RESPONSE_HEAD, TurnStream, ms_since
 from core.events import Error, Event, Perceived
 from core.labels import EMOTIONS
 from core.model_manifest import (
@@ -155,6 +155,7 @@ class AudioLLMEngine:
         self.notice: str | None = None
         self.asr = asr  # optional: the transcript is for the record and the safety check, not for perceiving
         self.last_prompt_positions = 0
+        self.last_prefix_evaluated = 0  # tokens of the shared first chunk evaluated last turn (KV reuse)
         self._prefix: list[int] = []  # tokens of the first text chunk now held in the context
         self._lock = threading.Lock()  # one turn at a time: the context is not re-entrant
         self._h = _Handles()
@@ -250,7 +251,7 @@ class AudioLLMEngine:
             return
         # mtmd pads audio to whole 30 s chunks, each giving a fixed number of embeddings
         chunks = 0 if pcm is None else math.ceil(pcm.size / (30 * SAMPLE_RATE))
-        prompt = self._prompt(history, chunks * self._tokens_per_chunk, text)
+        prompt = self._prompt(history, chunks * self._tokens_per_chunk, text) + LEAD
         side = _SideListener(self.asr, pcm, timings) if pcm is not None and self.asr is not None else None
         n_past = self._eval_prompt(prompt, pcm)
         timings["audio_prefill_ms"] = ms_since(t0)
@@ -265,6 +266,7 @@ class AudioLLMEngine:
             return Perceived(label, intensity, round(conf, 3), transcript or None, cues)
 
         stream = TurnStream(perceive, t0, timings)
+        yield from stream.feed(LEAD)  # evaluated with the prompt: the model starts inside the format
         sampler = self._sampler()
         self._sprint.start()
         try:
@@ -284,6 +286,14 @@ class AudioLLMEngine:
                     n_past = self._decode([token], n_past)
                     if piece:
                         yield from stream.feed(piece)
+                    if not self.explicit and stream.awaits_response_head():
+                        # direct replies always go on with "Response:" (the trained format): decode
+                        # it in one batch instead of sampling it token by token
+                        forced = self._tokenize(RESPONSE_HEAD)
+                        for t in forced:
+                            ll.llama_sampler_accept(sampler, t)
+                        n_past = self._decode(forced, n_past)
+                        yield from stream.feed(RESPONSE_HEAD)
                     if self._sprint.active and stream.first_sentence_out:
                         self._sprint.relax()
                     if stream.complete:
@@ -336,7 +346,8 @@ class AudioLLMEngine:
             keep = None
             if pcm is not None and self.audio_tail_tokens is not None:
                 keep = speech_tokens(pcm.size, self._stack, self.audio_tail_tokens)
-            n_past, first_chunk = self._reuse_prefix(chunk_text_tokens(mt, mt.mtmd_input_chunks_get(chunks, 0)))
+            n_past, first_chunk = self._reuse_prefix(chunk_text_tokens(mt, mt.mtmd_input_chunks_get(chunks, 0)),
+                                                     logits=mt.mtmd_input_chunks_size(chunks) == 1)
             n_past = eval_chunks(ll, mt, self._mctx, self._ctx, chunks, self._n_batch, self._n_embd, keep,
                                  n_past, first_chunk)
             self.last_prompt_positions = n_past
@@ -344,10 +355,11 @@ class AudioLLMEngine:
         finally:
             turn.close()
 
-    def _reuse_prefix(self, tokens: list[int] | None) -> tuple[int, int]:
+    def _reuse_prefix(self, tokens: list[int] | None, logits: bool = True) -> tuple[int, int]:
         """Keep the context's KV for the tokens this turn's first text chunk shares with the
         last turn's (the system prompt, earlier history), evaluate the rest of that chunk, and
-        return (n_past, index of the next chunk to evaluate). The system prompt is ~70 tokens:
+        return (n_past, index of the next chunk to evaluate); `logits`: the chunk is the whole
+        prompt, so at least its last token is evaluated again. The system prompt is ~70 tokens:
         re-evaluating it each turn cost ~0.2 s on 2 cores. llama-cpp-python's high-level Llama
         does this for the cascade; the mtmd path has no such cache, hence this."""
         ll = self._ll
@@ -355,6 +367,7 @@ class AudioLLMEngine:
         if not tokens:
             ll.llama_memory_clear(mem, True)
             self._prefix = []
+            self.last_prefix_evaluated = 0
             return 0, 0
         held = ll.llama_memory_seq_pos_max(mem, 0) + 1  # 0 after a clear from outside
         common = 0
@@ -362,12 +375,14 @@ class AudioLLMEngine:
             if a != b or common >= held:
                 break
             common += 1
-        common = min(common, len(tokens) - 1)  # re-evaluate at least one token (its logits may be needed)
+        if logits:
+            common = min(common, len(tokens) - 1)  # the next token is sampled from this chunk's last logits
         if common == 0:
             ll.llama_memory_clear(mem, True)
         else:
             ll.llama_memory_seq_rm(mem, 0, common, -1)
         n_past = common
+        self.last_prefix_evaluated = len(tokens) - common
         for start in range(common, len(tokens), self._n_batch):
             n_past = self._decode(tokens[start:start + self._n_batch], n_past)
         self._prefix = tokens

@@ -19,9 +19,12 @@ from core.eips import EIPS, STEPS, StreamParser, find_tag, parse_reply
 from core.events import Done, Event, Perceived, Reasoning, ReplyDelta
 
 NUDGE = "\nResponse:"  # appended once when the model stops before writing its reply
+LEAD = "Emotion:"  # every reply starts with it; engines put it in the prompt
+RESPONSE_HEAD = "Response:"  # what follows the Emotion line of a direct reply
 MAX_REPLY_SENTENCES = 3
 _SENTENCE_END = re.compile(r"[.!?](\s|$)")
 _AFTER_RESPONSE = re.compile(r"response\s*:.*?\n\s*(emotion|intent|psychology|strategy|response|user)\s*:", re.I | re.S)
+_EMOTION_LINE_ONLY = re.compile(r"\s*emotion\s*:[^\n]*\S[^\n]*\n", re.I)
 _NEW_HEADER = re.compile(r"\n\s*(emotion|intent|psychology|strategy|user)\s*:", re.I)
 
 PerceiveFn = Callable[[str | None, str | None], Perceived]
@@ -53,6 +56,11 @@ class TurnStream:
         """The reply holds a finished first sentence or clause (what the voice starts with)."""
         reply = "".join(self.reply_parts).strip()
         return len(reply) >= SPRINT_REPLY_CHARS or any(c in reply for c in ".!?")
+
+    def awaits_response_head(self) -> bool:
+        """The text so far is exactly one finished Emotion line: a direct reply goes on with
+        RESPONSE_HEAD, so an engine may put it there without sampling it."""
+        return bool(_EMOTION_LINE_ONLY.fullmatch(self.text))
 
     def feed(self, piece: str) -> Iterator[Event]:
         if self.complete:

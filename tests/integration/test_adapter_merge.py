@@ -134,3 +134,25 @@ def test_the_factory_runs_the_merged_model_and_falls_back_to_the_adapter_on_top(
         assert engine.lora_path == EMBEDDED.adapter and not (tmp_path / "off" / "cache").exists()
     finally:
         engine.close()
+
+
+def test_a_direct_reply_gets_its_response_head_in_one_batch(tmp_path):
+    """The embedded model replies in the direct format: after its Emotion line the engine
+    decodes "Response:" as one batch instead of sampling it, and the reply still streams."""
+    engine = create_engine(_settings(tmp_path), "audio-llm")
+    batches: list[int] = []
+    real = engine._decode
+    engine._decode = lambda tokens, n_past: batches.append(len(tokens)) or real(tokens, n_past)
+    try:
+        from core.audio.pcm import load_audio
+
+        audio = load_audio(Path(__file__).resolve().parents[2] / "assets" / "samples" / "tired.wav")
+        events = list(engine.respond(audio, []))
+        head = len(engine._tokenize("Response:"))
+    finally:
+        del engine._decode
+        engine.close()
+    sampled = [n for n in batches if n == 1]
+    assert head == 2 and batches.count(head) == 1 and len(sampled) >= 3  # the head at once, the rest one by one
+    assert next(e for e in events if isinstance(e, Perceived)).label
+    assert isinstance(events[-1], Done) and len(events[-1].reply.split()) >= 3

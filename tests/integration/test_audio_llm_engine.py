@@ -91,23 +91,18 @@ def test_the_shared_prompt_prefix_is_evaluated_once(engine):
     """Turn 2 keeps the KV of the system prompt from turn 1 and evaluates only the rest; the
     answer is the same as from a cleared context (greedy decoding)."""
     tone = _tone()
-    evaluated: list[int] = []
-    real_decode = engine._decode
-    engine._decode = lambda tokens, n_past: evaluated.append(len(tokens)) or real_decode(tokens, n_past)
-    try:
-        first = list(engine.respond(tone, []))[-1]
-        evaluated.clear()
-        second = list(engine.respond(tone, []))[-1]
-        prefix_second = evaluated[0]  # the first text chunk's tokens evaluated this turn
-        ll = engine._ll
-        ll.llama_memory_clear(ll.llama_get_memory(engine._ctx), True)  # from outside: the cache must notice
-        evaluated.clear()
-        third = list(engine.respond(tone, []))[-1]
-        prefix_cleared = evaluated[0]
-    finally:
-        del engine._decode
-    assert prefix_second == 1 and prefix_cleared > 30  # the system prompt, re-evaluated after a clear
+    first = list(engine.respond(tone, []))[-1]
+    second = list(engine.respond(tone, []))[-1]
+    evaluated_second = engine.last_prefix_evaluated  # the audio follows: no logits needed, nothing to redo
+    ll = engine._ll
+    ll.llama_memory_clear(ll.llama_get_memory(engine._ctx), True)  # from outside: the cache must notice
+    third = list(engine.respond(tone, []))[-1]
+    assert evaluated_second == 0 and engine.last_prefix_evaluated > 30  # re-evaluated after a clear
     assert first.reply == second.reply == third.reply
+    # a text-only turn with the same first chunk still evaluates its last token for the logits
+    list(engine.respond(None, [], text="Hello there."))
+    list(engine.respond(None, [], text="Hello there."))
+    assert engine.last_prefix_evaluated >= 1
 
 
 def test_lora_adapter_loads_and_changes_the_output(engine, files):

@@ -61,3 +61,27 @@ def test_empty_output_falls_back_to_a_kind_sentence():
 def test_reply_is_held_to_three_sentences():
     events = _run(_split("Emotion: happy, low.\nResponse: One. Two! Three? Four. Five."))
     assert events[-1].reply == "One. Two! Three?"
+
+
+def test_the_response_head_is_awaited_only_right_after_a_finished_emotion_line():
+    def awaits(text: str) -> bool:
+        stream = TurnStream(lambda label, intensity: Perceived(label or "neutral", intensity or "medium", 0.5),
+                            time.perf_counter(), {})
+        list(stream.feed(text))
+        return stream.awaits_response_head()
+
+    assert awaits("Emotion: sad, high.\n")
+    assert awaits(" Emotion:  happy \n")
+    assert not awaits("Emotion: sad, high.")  # the line is not finished
+    assert not awaits("Emotion:\n")  # no label yet
+    assert not awaits("Emotion: sad.\nResponse:")
+    assert not awaits("Emotion: sad.\nIntent: comfort\n")
+    assert not awaits("I am here for you.\n")
+
+
+def test_a_forced_response_head_streams_like_a_sampled_one():
+    forced = _run(["Emotion:", " sad, high.\n", "Response:", " That sounds hard. I'm here."])
+    sampled = _run(_split("Emotion: sad, high.\nResponse: That sounds hard. I'm here."))
+    assert [type(e) for e in forced if not isinstance(e, ReplyDelta)] == [type(e) for e in sampled if not isinstance(e, ReplyDelta)]
+    assert forced[-1].reply == sampled[-1].reply == "That sounds hard. I'm here."
+    assert forced[0].label == sampled[0].label == "sad"
