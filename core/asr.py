@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.asr_prefetch import TranscriptPrefetch
 from core.bundled import require_bundled
 from core.settings import AsrSettings
 
@@ -80,11 +81,34 @@ class SpeechRecognizer:
         self.model_dir = model_dir
         self._model = WhisperModel(str(model_dir), device="cpu", compute_type=settings.compute_type, cpu_threads=threads)
         self._tokenizer = None  # built on the first short-path call
+        self._prefetch = TranscriptPrefetch(self._transcribe)
+
+    def prefetch(self, audio: np.ndarray) -> None:
+        """Start transcribing `audio` in the background; a later `transcribe()` of the same
+        audio plus trailing silence takes that result (core.asr_prefetch)."""
+        self._prefetch.start(audio)
+
+    @property
+    def prefetch_hits(self) -> int:
+        return self._prefetch.hits
 
     def transcribe(self, audio: np.ndarray, words: bool = False) -> Transcript:
         """Transcribe 16 kHz mono float32 PCM. Empty or silent audio gives an empty transcript.
 
         `words=True` asks for word timestamps (the full faster-whisper path, slower)."""
+        if not words:
+            ahead = self._prefetch.take(audio)
+            if ahead is not None:
+                try:
+                    return ahead.result()
+                except Exception:  # the background run failed: run it here, where errors are reported
+                    pass
+        return self._transcribe(audio, words)
+
+    def close(self) -> None:
+        self._prefetch.close()
+
+    def _transcribe(self, audio: np.ndarray, words: bool = False) -> Transcript:
         audio = np.asarray(audio, dtype=np.float32).reshape(-1)
         duration = audio.size / SAMPLE_RATE
         if audio.size < SAMPLE_RATE // 10:

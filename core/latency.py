@@ -8,13 +8,15 @@ Both modes run in the same process on the same loaded models:
 
 - streaming: the first sentence is synthesised and played while the rest is generated;
 - sequential: the classic cascade, nothing overlapped: the turn starts at the endpoint
-  decision (no early start), the whole reply is generated, then the whole reply synthesised,
-  then played. `baseline_early_start=True` gives the baseline early start too (an ablation).
+  decision (no early start, no transcript prefetch), the whole reply is generated, then the
+  whole reply synthesised, then played. `baseline_early_start=True` gives the baseline both
+  early starts too (an ablation).
 
 Per-stage marks are a timeline in ms after the last speech sample: when the endpoint was
 decided, when ASR finished, the first LLM token, the first sentence, the first TTS chunk and
-the first sample written. With early start (vad.early_start_ms) ASR and the LLM begin before
-the endpoint decision, so their marks can be smaller than the endpoint's.
+the first sample written. With early start (vad.early_start_ms) and the transcript prefetch
+(asr.prefetch) ASR and the LLM begin before the endpoint decision, so their marks can be
+smaller than the endpoint's.
 """
 
 from __future__ import annotations
@@ -105,6 +107,7 @@ def run_mode(settings: Settings, engine, speaker, clips: list[tuple[str, np.ndar
     if not early_start:
         settings = settings.model_copy(deep=True)
         settings.vad.early_start_ms = 0
+        settings.asr.prefetch = False  # nothing starts before the endpoint decision
     source = _TimedSource(settings.audio.frame_ms, speed=1.0)
     sink = ArraySink(realtime=False)  # only the first sample's time matters; no need to wait for playback
     submitted: dict[int, float] = {}

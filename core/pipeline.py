@@ -19,6 +19,13 @@ are dropped, and the sink stops within one 20 ms block. The `TurnRecorder` obser
 stores the turn as interrupted with the reply as far as it got. `stop_speaking()` is the
 same for the stop button. Every frame reaches the observers (GUI bridge, CLI printers).
 
+Transcript prefetch: at the first silent VAD window the engine's recogniser starts on the
+utterance so far (core.asr_prefetch); the early-started turn then finds its transcript
+(nearly) ready. Setting asr.prefetch.
+
+Voice first: while a reply's first sentence is synthesised, generation of the rest pauses
+(core.turn_stages.VoiceFirst), so that the voice starts as soon as it can.
+
 `streaming=False` gives the sequential baseline for benchmarks: the whole reply is
 generated, then the whole reply synthesised, then played.
 """
@@ -33,16 +40,16 @@ import numpy as np
 
 from core.audio.sinks import ArraySink
 from core.conversation import ContextBudget, Conversation
-from core.engines.base import Engine
+from core.engines.base import Engine, prefetch
 from core.events import Error
 from core.frames import EngineEvent, Interrupted, TurnComplete, UserSpeechEnded, UserSpeechStarted, UserTurn
 from core.safety import SafetyCheck
 from core.settings import Settings
 from core.stages import NO_TURN, Frame, Observer, StagePipeline, notify
 from core.tts import Speaker
-from core.turn_stages import EngineStage, PlaybackStage, SentenceStage, TtsStage
+from core.turn_stages import EngineStage, PlaybackStage, SentenceStage, TtsStage, VoiceFirst
 from core.turns import TurnRecorder
-from core.vad import SpeechEnded, SpeechPaused, SpeechResumed, SpeechStarted, StreamingVad
+from core.vad import SpeechEnded, SpeechPaused, SpeechQuieted, SpeechResumed, SpeechStarted, StreamingVad
 
 __all__ = ["ConversationPipeline", "EngineStage", "SentenceStage", "TtsStage", "PlaybackStage"]
 
@@ -116,10 +123,11 @@ class ConversationPipeline:
         self._source = None
         self.listener_error: BaseException | None = None
         cancel_for = self._cancel_for
+        self.voice_first = VoiceFirst()
         self.stages = StagePipeline([
-            EngineStage(engine, self.conversation, self.safety, cancel_for),
+            EngineStage(engine, self.conversation, self.safety, cancel_for, self.voice_first),
             SentenceStage(streaming),
-            TtsStage(speaker, cancel_for, streaming),
+            TtsStage(speaker, cancel_for, streaming, self.voice_first),
             PlaybackStage(self.sink, cancel_for, self._gate_for),
         ])
         self.recorder = TurnRecorder(self.conversation, engine, store, session_id, publish=self.stages.publish)
@@ -269,6 +277,9 @@ class ConversationPipeline:
             self.stages.publish(UserSpeechStarted(NO_TURN, decision.decision_s))
             if self.barge_in and self.active_turns:
                 self.interrupt("barge-in")
+        elif isinstance(decision, SpeechQuieted):
+            if self.settings.asr.prefetch:
+                prefetch(self.engine, decision.audio)  # the transcript starts while the end is a guess
         elif isinstance(decision, SpeechPaused):
             # the end is likely: start thinking now, speak only once it is certain
             self._tentative = self.submit_audio(decision.audio, hold=True)

@@ -83,6 +83,13 @@ class AsrSettings(_Section):
     )
 
 
+    # On by default: measured with `cogaudio bench latency`, see core.asr_prefetch.
+    prefetch: bool = Field(
+        True, description="start transcribing at the first silent moment after speech, before the turn is "
+        "known to be over (costs a discarded transcription for pauses inside a sentence)"
+    )
+
+
 class TtsSettings(_Section):
     voice_path: Path | None = Field(None, description="Piper .onnx voice; None = bundled en_US joe")
     speaking_rate: float = Field(1.0, ge=0.5, le=2.0, description="1.0 = the voice's own pace")

@@ -95,6 +95,15 @@ class SpeechPause:
 
 
 @dataclass(frozen=True)
+class SpeechQuiet:
+    """The first silent window after speech: the turn may be over (a guess, often wrong)."""
+
+    window: int
+    start_window: int
+    end_window: int
+
+
+@dataclass(frozen=True)
 class SpeechResume:
     """Speech came back after a SpeechPause: the turn was not over."""
 
@@ -123,7 +132,7 @@ class Endpointer:
         self._start = 0
         self._silence_start = 0
 
-    def step(self, prob: float) -> list[SpeechStart | SpeechEnd | SpeechPause | SpeechResume]:
+    def step(self, prob: float) -> list[SpeechStart | SpeechEnd | SpeechPause | SpeechQuiet | SpeechResume]:
         self._i += 1
         i, out = self._i, []
         speech = prob >= self.threshold
@@ -143,6 +152,8 @@ class Endpointer:
         elif self.state == SPEAKING:
             if silence:
                 self.state, self._silence_start = STOPPING, i
+                if self.min_silence > 1:
+                    out.append(SpeechQuiet(i, self._start, i))
         elif self.state == STOPPING:
             if speech:
                 self.state = SPEAKING
@@ -192,13 +203,22 @@ class SpeechPaused:
 
 
 @dataclass(frozen=True)
+class SpeechQuieted:
+    """A first silent window after speech; `audio` is the utterance so far. Only a hint for
+    work worth starting early (a transcript): most of these are pauses between words."""
+
+    audio: np.ndarray
+    decision_s: float
+
+
+@dataclass(frozen=True)
 class SpeechResumed:
     """The user went on speaking after a SpeechPaused: the early answer must be dropped."""
 
     decision_s: float
 
 
-VadDecision = SpeechStarted | SpeechEnded | SpeechPaused | SpeechResumed
+VadDecision = SpeechStarted | SpeechEnded | SpeechPaused | SpeechQuieted | SpeechResumed
 
 
 class StreamingVad:
@@ -251,6 +271,8 @@ class StreamingVad:
         for d in decisions:
             if isinstance(d, SpeechResume):
                 out.append(SpeechResumed(decision_s=now))
+            elif isinstance(d, SpeechQuiet):
+                out.append(SpeechQuieted(np.concatenate(self._trim(d.window, d.end_window)), decision_s=now))
             elif isinstance(d, SpeechPause):
                 audio = np.concatenate(self._trim(d.window, d.end_window))
                 out.append(SpeechPaused(audio, decision_s=now, speech_end_s=d.end_window * WINDOW / SAMPLE_RATE))

@@ -42,6 +42,8 @@ def add_parser(subparsers) -> None:
                      help="end-of-turn silence for this run (default: settings vad.min_silence_ms)")
     lat.add_argument("--early-start-ms", type=int, default=None,
                      help="silence after which answering starts early (default: settings vad.early_start_ms; 0 = off)")
+    lat.add_argument("--no-prefetch", action="store_true",
+                     help="do not start the transcript at the first silent window (asr.prefetch=false; an ablation)")
     lat.add_argument("--direct", action="store_true",
                      help="ask the model for the direct reply (no four-step reasoning), as engine.explicit_reasoning=false")
     lat.add_argument("--reasoning", action="store_true",
@@ -88,6 +90,8 @@ def _run(args, started: float) -> int:
         settings.vad.min_silence_ms = args.min_silence_ms
     if args.early_start_ms is not None:
         settings.vad.early_start_ms = args.early_start_ms
+    if args.no_prefetch:
+        settings.asr.prefetch = False
     if args.direct:
         settings.engine.explicit_reasoning = False
     elif args.reasoning:
@@ -111,6 +115,7 @@ def _run(args, started: float) -> int:
     data["min_silence_ms"] = settings.vad.min_silence_ms
     data["early_start_ms"] = settings.vad.early_start_ms
     data["explicit_reasoning"] = settings.engine.explicit_reasoning
+    data["asr_prefetch"] = settings.asr.prefetch
     data["baseline_early_start"] = args.baseline_early_start
     data["models_load_ms"] = runtime.load_ms
     if args.json:
@@ -126,7 +131,8 @@ def table(d: dict) -> str:
 
     s, q = d["streaming"] or {}, d["sequential"] or {}
     rows = [f"engine: {d['engine']} ({d['model']}); end-of-turn silence {d['min_silence_ms']} ms, "
-            f"early start {d['early_start_ms']} ms, {'EIPS reasoning' if d['explicit_reasoning'] else 'direct reply'}",
+            f"early start {d['early_start_ms']} ms, transcript prefetch {'on' if d.get('asr_prefetch') else 'off'}, "
+            f"{'EIPS reasoning' if d['explicit_reasoning'] else 'direct reply'}",
             "baseline: " + ("early start too, then whole reply, whole TTS" if d.get("baseline_early_start")
                             else "endpoint, then ASR, whole reply, whole TTS (nothing overlapped)"),
             f"{'':<28}{'streaming':>12}{'sequential':>12}",

@@ -228,7 +228,14 @@ class AudioLLMEngine:
         except Exception as exc:
             yield Error(f"the audio model failed: {type(exc).__name__}: {exc}", stage="engine")
 
+    def prefetch(self, audio: np.ndarray) -> None:
+        """The user may have finished: start the side transcript now (core.asr_prefetch)."""
+        if self.asr is not None:
+            self.asr.prefetch(audio)
+
     def close(self) -> None:
+        if self.asr is not None:
+            self.asr.close()
         self._h.close()
 
     def __del__(self) -> None:  # safety net; callers should close() explicitly

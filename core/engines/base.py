@@ -39,3 +39,13 @@ class Engine(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def prefetch(engine: Engine, audio: np.ndarray) -> None:
+    """Tell `engine` that the user may have just finished speaking `audio`.
+
+    Optional for engines (`prefetch(audio)`): those that transcribe start their recogniser
+    now, so the transcript is ready sooner if the turn is then answered with this audio."""
+    hook = getattr(engine, "prefetch", None)
+    if hook is not None:
+        hook(audio)

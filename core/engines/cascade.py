@@ -102,7 +102,12 @@ class CascadeEngine:
         except Exception as exc:  # a stage failure becomes an event; the conversation goes on
             yield Error(f"the cascade engine failed: {type(exc).__name__}: {exc}", stage="engine")
 
+    def prefetch(self, audio: np.ndarray) -> None:
+        """The user may have finished: start the transcript now (core.asr_prefetch)."""
+        self.asr.prefetch(audio)
+
     def close(self) -> None:
+        self.asr.close()
         self.llm.close()
 
     # ----- one turn ---------------------------------------------------------------------

@@ -63,3 +63,23 @@ def test_word_timestamps_and_long_turns_take_the_padded_path(recognizers, tmp_pa
 def test_silence_gives_an_empty_transcript(recognizers):
     short, _ = recognizers
     assert short.transcribe(np.zeros(16000 * 2, np.float32)).text == ""
+
+
+def test_a_prefetched_transcript_serves_the_turn_that_follows(tmp_path):
+    """The transcript started at the first silent window (core.asr_prefetch) is the one the
+    answered turn gets when only silence followed; other audio is transcribed afresh."""
+    asr = SpeechRecognizer(AsrSettings(short_context=True))
+    try:
+        said = _speak(tmp_path, SENTENCES[0], "a")
+        other = _speak(tmp_path, SENTENCES[1], "b")
+        fresh = asr.transcribe(np.concatenate([said, np.zeros(1024, np.float32)]))
+        asr.prefetch(said)
+        answered = asr.transcribe(np.concatenate([said, np.zeros(1024, np.float32)]))
+        assert asr.prefetch_hits == 1 and answered.text == fresh.text
+        assert jiwer.wer(SENTENCES[0].lower().strip("."), answered.text.lower().strip(".")) <= 0.35
+        asr.prefetch(said)
+        moved_on = asr.transcribe(other)  # the user said something else: no stale words
+        assert asr.prefetch_hits == 1
+        assert jiwer.wer(SENTENCES[1].lower().strip("."), moved_on.text.lower().strip(".")) <= 0.35
+    finally:
+        asr.close()

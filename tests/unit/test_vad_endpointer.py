@@ -17,6 +17,9 @@ from core.vad import (
     SpeechEnd,
     SpeechEnded,
     SpeechPause,
+    SpeechPaused,
+    SpeechQuiet,
+    SpeechQuieted,
     SpeechResume,
     SpeechStart,
     SpeechStarted,
@@ -28,12 +31,20 @@ SETTINGS = VadSettings(threshold=0.5, min_speech_ms=100, min_silence_ms=160, pre
                        early_start_ms=0)
 
 
-def run(probs, settings=SETTINGS):
+def run(probs, settings=SETTINGS, quiet: bool = False):
+    """Decisions over `probs`; the SpeechQuiet hints only when `quiet` (they have their own tests)."""
     ep = Endpointer(settings)
     events = []
     for p in probs:
-        events += ep.step(p)
+        events += [e for e in ep.step(p) if quiet or not isinstance(e, SpeechQuiet)]
     return ep, events
+
+
+def feed_all(vad: StreamingVad, stream: np.ndarray, frame: int, quiet: bool = False) -> list:
+    events = []
+    for i in range(0, len(stream), frame):
+        events += [e for e in vad.feed(stream[i:i + frame]) if quiet or not isinstance(e, SpeechQuieted)]
+    return events
 
 
 def test_speech_starts_after_min_speech_and_ends_after_min_silence():
@@ -84,9 +95,7 @@ def test_streaming_vad_returns_the_utterance_with_pre_roll(silero):
     speech = load_audio(ASSETS / "samples" / "hello.wav")
     stream = np.concatenate([np.zeros(16000, np.float32), speech, np.zeros(16000, np.float32)])
     vad = StreamingVad(VadSettings(min_silence_ms=400, pre_roll_ms=200, early_start_ms=0), silero)
-    events = []
-    for i in range(0, len(stream), 480):  # frames that do not match the 512-sample window
-        events += vad.feed(stream[i:i + 480])
+    events = feed_all(vad, stream, 480)  # frames that do not match the 512-sample window
     assert [type(e) for e in events] == [SpeechStarted, SpeechEnded]
     utterance = events[1].audio
     # the clip has 0.2 s of silence at each end; the utterance keeps the voiced part plus pre-roll
@@ -119,11 +128,33 @@ def test_streaming_vad_early_pause_carries_the_utterance(silero):
     speech = load_audio(ASSETS / "samples" / "hello.wav")
     stream = np.concatenate([np.zeros(8000, np.float32), speech, np.zeros(16000, np.float32)])
     vad = StreamingVad(VadSettings(min_silence_ms=500, pre_roll_ms=200, early_start_ms=150), silero)
-    events = []
-    for i in range(0, len(stream), 512):
-        events += vad.feed(stream[i:i + 512])
+    events = feed_all(vad, stream, 512)
     kinds = [type(e).__name__ for e in events]
     assert kinds[0] == "SpeechStarted" and kinds[-2:] == ["SpeechPaused", "SpeechEnded"]
     paused, ended = events[-2], events[-1]
     assert ended.decision_s - paused.decision_s == pytest.approx(0.35, abs=0.07)
     assert abs(len(paused.audio) - len(ended.audio)) <= 0.2 * 16000  # the same words
+
+
+def test_the_first_silent_window_after_speech_is_a_quiet_hint():
+    _, events = run([0.9] * 6 + [0.05] * 2 + [0.9] * 3 + [0.05] * 10, EARLY, quiet=True)
+    assert [type(e) for e in events] == [SpeechStart, SpeechQuiet, SpeechQuiet, SpeechPause, SpeechEnd]
+    assert [e.window for e in events if isinstance(e, SpeechQuiet)] == [6, 11]  # each pause, at its first window
+    # the hysteresis band is neither speech nor silence: no hint there
+    _, events = run([0.9] * 6 + [0.4] * 3 + [0.9] * 2, EARLY, quiet=True)
+    assert [type(e) for e in events] == [SpeechStart]
+
+
+def test_the_quiet_hint_carries_a_prefix_of_the_answered_utterance(silero):
+    """What the transcript prefetch relies on (core.asr_prefetch): the audio at the last quiet
+    hint is an exact prefix of the early-started turn's audio, which adds only silence."""
+    speech = load_audio(ASSETS / "samples" / "hello.wav")
+    stream = np.concatenate([np.zeros(8000, np.float32), speech, np.zeros(16000, np.float32)])
+    vad = StreamingVad(VadSettings(min_silence_ms=500, pre_roll_ms=300, early_start_ms=100), silero)
+    events = feed_all(vad, stream, 512, quiet=True)
+    paused = next(e for e in events if isinstance(e, SpeechPaused))
+    quiet = [e for e in events if isinstance(e, SpeechQuieted) and e.decision_s <= paused.decision_s][-1]
+    n = len(quiet.audio)
+    assert 0 < n < len(paused.audio) <= n + 3 * 512
+    assert np.array_equal(paused.audio[:n], quiet.audio)
+    assert paused.decision_s - quiet.decision_s == pytest.approx(0.064, abs=0.001)

@@ -1,0 +1,76 @@
+"""Transcribing a turn from its first silent moment, before anyone knows it is over.
+
+The transcript is on the reply's critical path: the crisis check reads the user's words
+before anything is spoken, and the cascade's LLM needs them to start. The VAD sees the first
+silent window ~32 ms after the last word, but the turn is only answered (early start) after
+~100 ms and confirmed after 500 ms. `TranscriptPrefetch` starts faster-whisper at that first
+silent window, on one worker; when the turn is then answered with the same audio plus the
+silence after it, the prefetched transcript is used instead of starting again. A pause that
+turns out to be inside a sentence costs one discarded transcription while the user speaks,
+when the CPU is otherwise idle.
+
+A prefetch matches a later request when its audio is an exact prefix of the request's and the
+rest is at most `max_extra_s` long: the endpointer only answers after windows it judged not
+to be speech, so the transcript of the prefix is the transcript of the whole.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+import numpy as np
+
+T = TypeVar("T")
+
+
+@dataclass
+class _Job(Generic[T]):
+    audio: np.ndarray
+    future: Future
+
+
+class TranscriptPrefetch(Generic[T]):
+    """`start(audio)` transcribes in the background (the latest request wins); `take(audio)`
+    gives the Future of a matching prefetch, or None."""
+
+    def __init__(self, transcribe: Callable[[np.ndarray], T], max_extra_s: float = 1.0, sample_rate: int = 16_000) -> None:
+        self._transcribe = transcribe
+        self._max_extra = int(max_extra_s * sample_rate)
+        self._lock = threading.Lock()
+        self._latest: _Job[T] | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self.started = 0  # counters, for tests and the benchmark
+        self.hits = 0
+
+    def start(self, audio: np.ndarray) -> None:
+        audio = np.ascontiguousarray(np.asarray(audio, dtype=np.float32).reshape(-1))
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="asr-prefetch")
+            if self._latest is not None:
+                self._latest.future.cancel()  # only if it has not started: a stale pause is not worth the CPU
+            self._latest = _Job(audio, self._pool.submit(self._transcribe, audio))
+            self.started += 1
+
+    def take(self, audio: np.ndarray) -> Future | None:
+        audio = np.asarray(audio, dtype=np.float32).reshape(-1)
+        with self._lock:
+            job = self._latest
+            if job is None or job.future.cancelled():
+                return None
+            n = job.audio.size
+            if not (n <= audio.size <= n + self._max_extra and np.array_equal(audio[:n], job.audio)):
+                return None
+            self._latest = None  # one turn, one use
+            self.hits += 1
+            return job.future
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool, self._latest = self._pool, None, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
