@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -41,20 +41,38 @@ class TranscriptPrefetch(Generic[T]):
         self._transcribe = transcribe
         self._max_extra = int(max_extra_s * sample_rate)
         self._lock = threading.Lock()
-        self._latest: _Job[T] | None = None
-        self._pool: ThreadPoolExecutor | None = None
+        self._latest: _Job[T] | None = None  # the newest request (running, waiting or done)
+        self._waiting: _Job[T] | None = None  # the one request not yet started
+        self._worker: threading.Thread | None = None  # exists only while there is work
         self.started = 0  # counters, for tests and the benchmark
         self.hits = 0
 
     def start(self, audio: np.ndarray) -> None:
         audio = np.ascontiguousarray(np.asarray(audio, dtype=np.float32).reshape(-1))
+        job: _Job[T] = _Job(audio, Future())
         with self._lock:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="asr-prefetch")
-            if self._latest is not None:
-                self._latest.future.cancel()  # only if it has not started: a stale pause is not worth the CPU
-            self._latest = _Job(audio, self._pool.submit(self._transcribe, audio))
+            if self._waiting is not None:
+                self._waiting.future.cancel()  # never started: a stale pause is not worth the CPU
+            self._latest = self._waiting = job
             self.started += 1
+            if self._worker is None:
+                self._worker = threading.Thread(target=self._work, name="asr-prefetch", daemon=True)
+                self._worker.start()
+
+    def _work(self) -> None:
+        """Run waiting requests one at a time; the thread ends when none is left."""
+        while True:
+            with self._lock:
+                job, self._waiting = self._waiting, None
+                if job is None:
+                    self._worker = None
+                    return
+            if not job.future.set_running_or_notify_cancel():
+                continue
+            try:
+                job.future.set_result(self._transcribe(job.audio))
+            except BaseException as exc:  # handed to whoever takes the result
+                job.future.set_exception(exc)
 
     def take(self, audio: np.ndarray) -> Future | None:
         audio = np.asarray(audio, dtype=np.float32).reshape(-1)
@@ -70,7 +88,8 @@ class TranscriptPrefetch(Generic[T]):
             return job.future
 
     def close(self) -> None:
+        """Drop what has not started; a running transcription finishes on its own."""
         with self._lock:
-            pool, self._pool, self._latest = self._pool, None, None
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+            if self._waiting is not None:
+                self._waiting.future.cancel()
+            self._waiting = self._latest = None

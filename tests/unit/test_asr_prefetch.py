@@ -16,8 +16,10 @@ class _Counting:
         self.calls: list[int] = []
         self.gate = threading.Event()
         self.gate.set()
+        self.entered = threading.Event()
 
     def __call__(self, audio: np.ndarray) -> str:
+        self.entered.set()
         self.gate.wait(5)
         self.calls.append(audio.size)
         return f"{audio.size} samples"
@@ -57,6 +59,7 @@ def test_the_latest_pause_wins_and_a_queued_stale_one_is_dropped():
     pre = TranscriptPrefetch(fn)
     first, second, third = _speech(8000), _speech(12000, 1), _speech(16000, 2)
     pre.start(first)
+    assert fn.entered.wait(5)  # the first is running
     pre.start(second)  # queued
     pre.start(third)  # the queued second is cancelled
     fn.gate.set()
@@ -64,3 +67,15 @@ def test_the_latest_pause_wins_and_a_queued_stale_one_is_dropped():
     assert pre.take(third).result(5) == "16000 samples"
     assert fn.calls == [8000, 16000]
     pre.close()
+
+
+def test_the_worker_thread_lives_only_while_there_is_work():
+    fn = _Counting()
+    pre = TranscriptPrefetch(fn)
+    pre.start(_speech())
+    assert pre.take(_speech()).result(5)
+    for _ in range(200):
+        if not any(t.name == "asr-prefetch" for t in threading.enumerate()):
+            break
+        threading.Event().wait(0.01)
+    assert not any(t.name == "asr-prefetch" for t in threading.enumerate())
