@@ -176,14 +176,34 @@ def check_llm(path: Path) -> tuple[str, int]:
     path = Path(path)
     if not path.is_file():
         raise ModelAssetError(f"language model not found at {path}; fix engine.llm_path or re-export")
+    return _check_llm_cached(*_file_key(path))
+
+
+def trust_llm(path: Path, arch: str, n_embd: int) -> None:
+    """Record (arch, n_embd) of a language model this process wrote itself (a merged adapter),
+    so that check_llm does not parse its vocabulary again (~1-2 s). llama.cpp still refuses a
+    damaged file cleanly at load."""
+    _TRUSTED[_file_key(Path(path))] = (arch, int(n_embd))
+
+
+def _file_key(path: Path) -> tuple[str, int, int]:
+    # size and mtime in the key: a replaced file is read again
     stat = path.stat()
-    return _check_llm_cached(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    return str(path.resolve()), stat.st_size, stat.st_mtime_ns
+
+
+_TRUSTED: dict[tuple[str, int, int], tuple[str, int]] = {}
+
+
+def _check_llm_cached(path_str: str, size: int, mtime_ns: int) -> tuple[str, int]:
+    if (path_str, size, mtime_ns) in _TRUSTED:
+        return _TRUSTED[(path_str, size, mtime_ns)]
+    return _check_llm_parsed(path_str, size, mtime_ns)
 
 
 @lru_cache(maxsize=8)
-def _check_llm_cached(path_str: str, size: int, mtime_ns: int) -> tuple[str, int]:
-    # parsing a GGUF's 49k-token vocabulary takes seconds in Python; the key includes size
-    # and mtime so a replaced file is read again
+def _check_llm_parsed(path_str: str, size: int, mtime_ns: int) -> tuple[str, int]:
+    # parsing a GGUF's 49k-token vocabulary takes seconds in Python
     path = Path(path_str)
     meta = read_gguf_metadata(path, "language model")
     arch = str(meta.get("general.architecture", ""))

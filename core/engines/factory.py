@@ -71,13 +71,14 @@ def _merged_engine(settings: Settings, files: AudioModelFiles, asr) -> Engine | 
         return None
     from core.adapter_merge import merged_model
     from core.engines.audio_llm import AudioLLMEngine
-    from core.model_manifest import ModelAssetError
+    from core.model_manifest import ModelAssetError, trust_llm
 
     try:
         merged = merged_model(files.llm, files.lora, settings.resolved_cache_dir() / "merged", files.lora_scale)
     except Exception as exc:  # bad adapter, read-only cache, full disk: the adapter on top still works
         log.warning("could not merge %s into %s (%s); applying it on top instead", files.lora.name, files.llm.name, exc)
         return None
+    trust_llm(merged.path, merged.arch, merged.n_embd)
     if merged.built:
         log.info("merged %s into %s in %.1f s: %s", files.lora.name, files.llm.name, merged.seconds, merged.path)
     try:

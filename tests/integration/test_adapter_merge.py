@@ -70,6 +70,7 @@ def test_merged_model_predicts_as_the_adapter_on_top(merged):
 def test_the_cache_is_reused_and_keyed_by_its_inputs(merged):
     again = merged_model(EMBEDDED.llm, EMBEDDED.adapter, merged.path.parent, EMBEDDED.adapter_scale)
     assert not again.built and again.path == merged.path
+    assert (again.arch, again.n_embd) == ("llama", 576)
     half = merged_model(EMBEDDED.llm, EMBEDDED.adapter, merged.path.parent, 0.5)
     assert half.built and half.path != merged.path
     assert not list(merged.path.parent.glob("*.part"))
@@ -109,8 +110,18 @@ def test_the_factory_runs_the_merged_model_and_falls_back_to_the_adapter_on_top(
         merged_label = _label(engine)
     finally:
         engine.close()
-    # a cached file damaged after it was written: dropped, and the adapter goes on top
-    cached[0].write_bytes(b"GGUF" + b"\0" * 64)
+    # a cached file cut short: built again
+    size = cached[0].stat().st_size
+    cached[0].write_bytes(cached[0].read_bytes()[: size // 2])
+    engine = create_engine(settings, "audio-llm")
+    try:
+        assert "(merged)" in engine.model and cached[0].stat().st_size == size
+    finally:
+        engine.close()
+    # damaged in place (same size, broken header): llama.cpp refuses it, the file is dropped
+    # and the adapter goes on top
+    with open(cached[0], "r+b") as f:
+        f.write(b"\0" * 4096)
     engine = create_engine(settings, "audio-llm")
     try:
         assert isinstance(engine, AudioLLMEngine) and engine.lora_path == EMBEDDED.adapter
