@@ -150,22 +150,35 @@ def merge_adapter(base: Path, adapter: Path, dst: Path, scale: float = 1.0, qtyp
     return {"arch": arch, "n_embd": n_embd}
 
 
+def merged_path(base: Path, adapter: Path, cache_dir: Path, scale: float = 1.0, qtype: str = "Q8_0") -> Path:
+    """Where the merge of these inputs lives in `cache_dir` (named by their checksums)."""
+    base, adapter = Path(base), Path(adapter)
+    key = merge_key(base, adapter, scale, qtype)
+    return Path(cache_dir) / f"{base.stem}+{adapter.stem}-{qtype.lower()}-{key}.gguf"
+
+
+def cached_merge(dst: Path) -> dict | None:
+    """The note of a complete merged file at `dst` (size, arch, n_embd), or None."""
+    try:
+        meta = json.loads(Path(dst).with_suffix(".json").read_text())
+        if Path(dst).stat().st_size == meta["size"]:
+            return meta
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # not built yet, or half a previous attempt
+    return None
+
+
 def merged_model(base: Path, adapter: Path, cache_dir: Path, scale: float = 1.0, qtype: str = "Q8_0") -> MergedModel:
     """The cached merge of `adapter` into `base`, built on first use.
 
     Raises AdapterMergeError (bad adapter) or OSError (cache not writable, disk full); the
     caller then applies the adapter on top instead."""
     t0 = time.perf_counter()
-    base, adapter = Path(base), Path(adapter)
-    key = merge_key(base, adapter, scale, qtype)
-    dst = Path(cache_dir) / f"{base.stem}+{adapter.stem}-{qtype.lower()}-{key}.gguf"
+    dst = merged_path(base, adapter, cache_dir, scale, qtype)
+    found = cached_merge(dst)
+    if found is not None:
+        return MergedModel(dst, False, time.perf_counter() - t0, found["arch"], int(found["n_embd"]))
     info = dst.with_suffix(".json")  # written before the GGUF is renamed into place
-    try:
-        meta = json.loads(info.read_text())
-        if dst.stat().st_size == meta["size"]:
-            return MergedModel(dst, False, time.perf_counter() - t0, meta["arch"], int(meta["n_embd"]))
-    except (OSError, ValueError, KeyError, TypeError):
-        pass  # not built yet, or half a previous attempt: build it
     dst.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=dst.stem + ".", suffix=".part", dir=dst.parent)
     os.close(fd)

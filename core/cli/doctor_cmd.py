@@ -80,7 +80,24 @@ def audio_model_report(settings) -> dict:
         return {"status": "error", "engine": "cascade", "source": None,
                 "detail": f"{exc} (auto falls back to the cascade engine)"}
     return {"status": "ok", "engine": "audio-llm", "source": files.source, "llm": str(files.llm),
-            "mmproj": str(files.mmproj), "lora": str(files.lora) if files.lora else None, "detail": None}
+            "mmproj": str(files.mmproj), "lora": str(files.lora) if files.lora else None, "detail": None,
+            "merged": merged_report(settings, files)}
+
+
+def merged_report(settings, files) -> dict | None:
+    """Where the adapter runs: folded into a cached copy of the LLM (core.adapter_merge) or on top."""
+    if files.lora is None:
+        return None
+    if not settings.engine.merge_adapter:
+        return {"state": "off", "path": None, "size": None}
+    from core.adapter_merge import cached_merge, merged_path
+
+    try:
+        path = merged_path(files.llm, files.lora, settings.resolved_cache_dir() / "merged", files.lora_scale)
+    except OSError as exc:
+        return {"state": "error", "path": None, "size": None, "detail": str(exc)}
+    found = cached_merge(path)
+    return {"state": "cached" if found else "pending", "path": str(path), "size": found["size"] if found else None}
 
 
 def build_report(settings, verify: bool) -> dict:
@@ -153,6 +170,13 @@ def render(report: dict) -> str:
         lines.append(f"  {am['detail']}")
     elif am["status"] == "ok":
         lines.append(f"  {am['source']}: {am['llm']} + {am['mmproj']}" + (f" + {am['lora']}" if am["lora"] else ""))
+        merged = am.get("merged")
+        if merged:
+            lines.append("  adapter: " + {
+                "cached": f"merged into a cached copy of the LLM ({_mb(merged['size']).strip()}): {merged['path']}",
+                "pending": "will be merged into a cached copy of the LLM on the next start (~5 s once, ~145 MB)",
+                "off": "applied on top at every step (engine.merge_adapter is off; slower)",
+            }.get(merged["state"], f"cannot be merged ({merged.get('detail')}); applied on top"))
     lines.append(f"Data dir: {report['data_dir']}")
     for p in report.get("problems", []):
         lines.append(f"PROBLEM: {p}")

@@ -54,3 +54,18 @@ def test_models_pull_offline_is_one_plain_line():
     assert out.returncode == 1
     assert out.stderr.strip().splitlines() == [out.stderr.strip()]  # one line, no traceback
     assert "You appear to be offline" in out.stderr
+
+
+def test_doctor_says_whether_the_adapter_is_merged_yet(tmp_path):
+    from core.adapter_merge import merged_model
+    from core.model_manifest import DEFAULT_MANIFEST, resolve_manifest
+
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    before = json.loads(_cli("doctor", "--json", "--quick", env=env).stdout)["audio_model"]["merged"]
+    assert before["state"] == "pending" and before["size"] is None
+    files = resolve_manifest(DEFAULT_MANIFEST)
+    built = merged_model(files.llm, files.adapter, tmp_path / "cache" / "cogaudio" / "merged", files.adapter_scale)
+    after = json.loads(_cli("doctor", "--json", "--quick", env=env).stdout)["audio_model"]["merged"]
+    assert after["state"] == "cached" and after["path"] == str(built.path)
+    assert after["size"] == built.path.stat().st_size
+    assert "adapter: merged into a cached copy" in _cli("doctor", "--quick", env=env).stdout
