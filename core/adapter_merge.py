@@ -190,7 +190,17 @@ def merged_model(base: Path, adapter: Path, cache_dir: Path, scale: float = 1.0,
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _drop_older(dst)
     return MergedModel(dst, True, time.perf_counter() - t0, meta["arch"], meta["n_embd"])
+
+
+def _drop_older(dst: Path) -> None:
+    """Remove earlier merges of the same base and adapter names (a retrained adapter would
+    otherwise leave ~145 MB behind each time); merges of other models stay."""
+    family = dst.name[: -len(".gguf")].rsplit("-", 1)[0] + "-"
+    for old in dst.parent.glob(f"{family}*"):
+        if old.stem != dst.stem and not old.name.endswith(".part"):
+            old.unlink(missing_ok=True)
 
 
 def _write_atomically(path: Path, text: str) -> None:

@@ -71,9 +71,14 @@ def test_the_cache_is_reused_and_keyed_by_its_inputs(merged):
     again = merged_model(EMBEDDED.llm, EMBEDDED.adapter, merged.path.parent, EMBEDDED.adapter_scale)
     assert not again.built and again.path == merged.path
     assert (again.arch, again.n_embd) == ("llama", 576)
+    other = merged.path.parent / "other-model+other-adapter-q8_0-0123456789ab.gguf"
+    other.write_bytes(b"kept")
     half = merged_model(EMBEDDED.llm, EMBEDDED.adapter, merged.path.parent, 0.5)
     assert half.built and half.path != merged.path
-    assert not list(merged.path.parent.glob("*.part"))
+    # the earlier merge of the same pair is replaced, not left behind; other models' stay
+    assert not merged.path.exists() and not merged.path.with_suffix(".json").exists()
+    assert sorted(p.name for p in merged.path.parent.iterdir()) == sorted(
+        [half.path.name, half.path.with_suffix(".json").name, other.name])
 
 
 def test_a_file_that_is_not_a_lora_adapter_is_refused_and_leaves_nothing(tmp_path):

@@ -20,6 +20,8 @@ from pathlib import Path
 import gguf
 import numpy as np
 
+from core.adapter_merge import copy_metadata
+
 _PROJECTOR_TYPES = {"F16", "F32", "Q8_0", "Q5_0", "Q5_1", "Q4_0", "Q4_1"}
 
 
@@ -70,14 +72,7 @@ def quantize_projector(src: Path, dst: Path, qtype: str = "Q8_0") -> Path:
         raise ValueError(f"{src} is not an mmproj GGUF (architecture {arch!r})")
     Path(dst).parent.mkdir(parents=True, exist_ok=True)
     w = gguf.GGUFWriter(str(dst), arch=arch)
-    for key, field in reader.fields.items():
-        if key.startswith("GGUF.") or key == "general.architecture":
-            continue  # written by the writer itself
-        vtype = field.types[0]
-        value = field.contents()
-        if key == "general.file_type":
-            value = int(gguf.LlamaFileType[f"MOSTLY_{qtype}"] if qtype != "F32" else gguf.LlamaFileType.ALL_F32)
-        w.add_key_value(key, value, vtype, sub_type=field.types[1] if vtype == gguf.GGUFValueType.ARRAY else None)
+    copy_metadata(w, reader, int(gguf.LlamaFileType[f"MOSTLY_{qtype}"] if qtype != "F32" else gguf.LlamaFileType.ALL_F32))
     for t in reader.tensors:
         # gguf's reader gives numpy shape in reverse ggml order for plain types
         data = gguf.quants.dequantize(t.data, t.tensor_type).reshape(tuple(int(d) for d in reversed(t.shape)))
