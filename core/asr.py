@@ -92,6 +92,10 @@ class SpeechRecognizer:
     def prefetch_hits(self) -> int:
         return self._prefetch.hits
 
+    @property
+    def prefetch_started(self) -> int:
+        return self._prefetch.started
+
     def transcribe(self, audio: np.ndarray, words: bool = False) -> Transcript:
         """Transcribe 16 kHz mono float32 PCM. Empty or silent audio gives an empty transcript.
 

@@ -116,6 +116,11 @@ def _run(args, started: float) -> int:
     data["early_start_ms"] = settings.vad.early_start_ms
     data["explicit_reasoning"] = settings.engine.explicit_reasoning
     data["asr_prefetch"] = settings.asr.prefetch
+    asr = getattr(runtime.engine, "asr", None)
+    if asr is not None and hasattr(asr, "prefetch_started"):
+        # how many background transcripts were started at a first silent window, and how many
+        # of them a turn used (the rest were pauses inside a sentence, or sequential turns)
+        data["asr_prefetch_runs"] = {"started": asr.prefetch_started, "used": asr.prefetch_hits}
     data["baseline_early_start"] = args.baseline_early_start
     data["models_load_ms"] = runtime.load_ms
     if args.json:

@@ -37,5 +37,10 @@ def test_bench_latency_json_contract_and_mode_difference():
     assert seq["stages_median_ms"]["asr"] > seq["stages_median_ms"]["endpoint"]  # ...the baseline only after it
     assert data["speedup_median"] == round(seq["median_ms"] / stream["median_ms"], 2)
     assert data["peak_rss_mb"] > 100 and data["cold_start_ms"] > 0
+    # the transcript started at the first silent window served the streaming turns (the warm-up
+    # and the measured one); the baseline starts nothing before the endpoint
+    assert data["asr_prefetch"] is True
+    assert data["asr_prefetch_runs"]["used"] >= 1
+    assert data["asr_prefetch_runs"]["started"] >= data["asr_prefetch_runs"]["used"]
     replies = [t["reply"] for t in data["turns"]]
     assert len(replies) == 2 and all(len(r.split()) >= 2 for r in replies)
