@@ -46,28 +46,23 @@ class MergedModel:
     n_embd: int
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def merge_key(base: Path, adapter: Path, scale: float, qtype: str) -> str:
     h = hashlib.sha256()
-    for part in (_sha256(base), _sha256(adapter), f"{float(scale):.6g}", qtype.upper(), str(MERGE_FORMAT)):
+    from core.model_manifest import sha256_file
+
+    for part in (sha256_file(base), sha256_file(adapter), f"{float(scale):.6g}", qtype.upper(), str(MERGE_FORMAT)):
         h.update(part.encode() + b"\0")
     return h.hexdigest()[:24]
 
 
-def copy_metadata(writer, reader, file_type: int | None = None) -> None:
-    """Copy every key/value of `reader` to `writer` (the GGUF.* header keys and the architecture
-    are written by the writer itself); `file_type` replaces general.file_type when given."""
+def copy_metadata(writer, reader, file_type: int | None = None, only: tuple[str, ...] | None = None) -> None:
+    """Copy the key/values of `reader` to `writer` (all of them, or those starting with one of
+    `only`; the GGUF.* header keys and the architecture are written by the writer itself);
+    `file_type` replaces general.file_type when given."""
     import gguf
 
     for key, field in reader.fields.items():
-        if key.startswith("GGUF.") or key == "general.architecture":
+        if key.startswith("GGUF.") or key == "general.architecture" or (only and not key.startswith(only)):
             continue
         vtype = field.types[0]
         value = field.contents()

@@ -107,9 +107,16 @@ class ManifestFiles:
     manifest_path: Path | None
 
 
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file. Remembered per (path, size, mtime) for the process: the manifest
+    check and the merged-adapter cache key (core.adapter_merge) both need the 98 MB base's."""
+    return _sha256_cached(*_file_key(Path(path)))
+
+
+@lru_cache(maxsize=16)
+def _sha256_cached(path_str: str, size: int, mtime_ns: int, chunk: int = 1 << 20) -> str:
     h = hashlib.sha256()
-    with open(path, "rb") as f:
+    with open(path_str, "rb") as f:
         while block := f.read(chunk):
             h.update(block)
     return h.hexdigest()

@@ -27,7 +27,7 @@ from core.cues import Cues, EmotionEstimate, EmotionFromCues, measure_cues
 from core.eips import EIPS, render_target, system_prompt
 from core.engines.base import HistoryTurn
 from core.engines.llm_runtime import TextLLM
-from core.engines.turn_stream import NUDGE, TurnStream, ms_since
+from core.engines.turn_stream import LEAD, NUDGE, TurnStream, ms_since
 from core.events import Done, Error, Event, Perceived, ReplyDelta
 from core.settings import Settings
 
@@ -139,7 +139,7 @@ class CascadeEngine:
         hint = self.cue_model.describe(cues, estimate) if cues is not None else None
         prompt, stops = self._prompt(history, user_text, hint)
         stream = TurnStream(lambda label, intensity: self._perceived(label, intensity, estimate, cues, user_text), t0, timings)
-        yield from stream.feed("Emotion:")  # pre-filled: the model starts inside the format
+        yield from stream.feed(LEAD)  # pre-filled: the model starts inside the format
         t_llm = time.perf_counter()
         sprint = self.llm.sprint
         sprint.start()
@@ -181,7 +181,7 @@ class CascadeEngine:
             if not turns or self.llm.count_tokens(prompt) <= budget:
                 break
             turns.pop(0)  # drop the oldest exchange until the prompt fits the context window
-        return prompt, [*stops, "<|im_start|>", "\nEmotion:"]
+        return prompt, [*stops, "<|im_start|>", "\n" + LEAD]
 
     def _perceived(self, label, intensity, estimate: EmotionEstimate | None, cues: Cues | None, transcript: str | None) -> Perceived:
         cue_probs = estimate.probabilities if estimate is not None else {}

@@ -18,9 +18,9 @@ from collections.abc import Callable, Iterator
 from core.eips import EIPS, STEPS, StreamParser, find_tag, parse_reply
 from core.events import Done, Event, Perceived, Reasoning, ReplyDelta
 
-NUDGE = "\nResponse:"  # appended once when the model stops before writing its reply
 LEAD = "Emotion:"  # every reply starts with it; engines put it in the prompt
 RESPONSE_HEAD = "Response:"  # what follows the Emotion line of a direct reply
+NUDGE = "\n" + RESPONSE_HEAD  # appended once when the model stops before writing its reply
 MAX_REPLY_SENTENCES = 3
 _SENTENCE_END = re.compile(r"[.!?](\s|$)")
 _AFTER_RESPONSE = re.compile(r"response\s*:.*?\n\s*(emotion|intent|psychology|strategy|response|user)\s*:", re.I | re.S)

@@ -26,6 +26,7 @@ from pathlib import Path
 import gguf
 import numpy as np
 
+from core.adapter_merge import copy_metadata
 from training.export.lora_gguf import permute_rows
 
 # where `pip download llama-cpp-python==0.3.36 --no-binary :all:` was unpacked on this machine
@@ -49,14 +50,6 @@ def llama_cpp_source_dir(explicit: Path | None = None) -> Path:
         "--llama-cpp-dir .../vendor/llama.cpp or set COGAUDIO_LLAMA_CPP_DIR"
     )
 
-
-def _copy_kv(writer: gguf.GGUFWriter, reader: gguf.GGUFReader, prefixes: tuple[str, ...]) -> None:
-    for key, field in reader.fields.items():
-        if not key.startswith(prefixes):
-            continue
-        vtype = field.types[0]
-        sub = field.types[1] if vtype == gguf.GGUFValueType.ARRAY else None
-        writer.add_key_value(key, field.contents(), vtype, sub_type=sub)
 
 
 def merged_tensors(state: dict, config, dtype: str = "f16") -> list[tuple[str, np.ndarray]]:
@@ -111,7 +104,7 @@ def write_llama_gguf(path: Path, model, tokenizer_gguf: Path, dtype: str = "f16"
     w.add_layer_norm_rms_eps(cfg.rms_norm_eps)
     w.add_vocab_size(cfg.vocab_size)
     w.add_rope_dimension_count(head_dim)
-    _copy_kv(w, reader, ("tokenizer.",))
+    copy_metadata(w, reader, only=("tokenizer.",))
     for tname, data in merged_tensors(model.state_dict(), cfg, dtype):
         w.add_tensor(tname, data)
     w.write_header_to_file()
