@@ -22,7 +22,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from app.workers import Task
-from core.events import Error, Perceived, Reasoning, ReplyDelta
+from core.engines.events import Error, Perceived, Reasoning, ReplyDelta
 from core.frames import (
     EngineEvent,
     Interrupted,
@@ -86,7 +86,7 @@ class ConversationBridge(QObject):
     level = Signal(float)  # RMS of the latest microphone block
     # No bare None crosses threads as a signal argument (see app.workers.Task): "" and -1 stand for none.
     user_turn = Signal(int, str)  # turn, typed text or "" (spoken)
-    perceived = Signal(int, object)  # turn, core.events.Perceived
+    perceived = Signal(int, object)  # turn, core.engines.events.Perceived
     reasoning = Signal(int, str, str)  # turn, EIPS step, text
     reply_delta = Signal(int, str)
     safety = Signal(int, str)  # turn, the caring reply that replaced the model's
@@ -143,7 +143,7 @@ class ConversationBridge(QObject):
             engine = _create_engine(settings)
             self._owned.append(engine)
         if speaker is None:
-            from core.tts import Speaker
+            from core.speech.tts import Speaker
 
             speaker = Speaker(settings.tts)
         sink, sink_notice = (self.parts.sink(settings), None) if self.parts.sink else _speaker_sink(settings)

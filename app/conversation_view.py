@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.theme import EMOTION_COLORS, bubble_colors
-from core.eips import STEPS
+from core.emotion.eips import STEPS
 
 # The cues worth a glance, in reading order; every cue core measured is in the chip's tooltip.
 CUE_NAMES = {

@@ -14,7 +14,7 @@ from PySide6.QtCore import QMarginsF, QSizeF
 from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter, QTextDocument
 
 from app.conversation_view import describe_cues
-from core.eips import STEPS
+from core.emotion.eips import STEPS
 from core.session_store import SessionInfo, TurnRecord
 
 

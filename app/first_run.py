@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QW
 
 from app.settings_dialog import list_audio_devices
 from app.workers import Task
-from core.bundled import bundled_path, install_hint
+from core.models.bundled import bundled_path, install_hint
 from core.settings import Settings
 
 

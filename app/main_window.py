@@ -33,7 +33,7 @@ from app.settings_dialog import SettingsDialog
 from app.theme import apply_theme
 from app.therapist_panel import TherapistPanel
 from app.workers import TaskRunner
-from core.events import Perceived
+from core.engines.events import Perceived
 from core.session_store import SessionStore, TurnRecord
 from core.settings import Settings
 

@@ -36,7 +36,7 @@ _STATUS_TEXT = {"ok": "verified", "unchecked": "installed", "unpinned": "install
 
 
 def _registry(settings: Settings):
-    from core.registry import ModelRegistry
+    from core.models.registry import ModelRegistry
 
     return ModelRegistry(settings.resolved_data_dir())
 

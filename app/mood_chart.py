@@ -14,7 +14,7 @@ from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from app.theme import EMOTION_COLORS
-from core.labels import EMOTIONS
+from core.emotion.labels import EMOTIONS
 
 _RADIUS = {"low": 4.0, "medium": 6.5, "high": 9.0}
 

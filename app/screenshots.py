@@ -92,7 +92,7 @@ def _capture(outdir: Path, n_turns: int, timeout: float, tmp: Path) -> int:
     from core.audio.pcm import load_audio
     from core.audio.sinks import ArraySink
     from core.audio.sources import QueueSource
-    from core.bundled import ASSETS
+    from core.models.bundled import ASSETS
     from core.session_store import SessionStore
     from core.settings import EngineSettings, Settings
 

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from app.crisis_panel import region_names
 from app.indicators import LevelMeter
-from core.eips import DEFAULT_PERSONA
+from core.emotion.eips import DEFAULT_PERSONA
 from core.settings import Settings, SettingsError, _explain, save_settings
 
 # (display name, llm path, projector path) of models the registry has downloaded.

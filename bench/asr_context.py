@@ -22,7 +22,7 @@ import soundfile
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.asr import SpeechRecognizer  # noqa: E402
+from core.speech.asr import SpeechRecognizer  # noqa: E402
 from core.audio.pcm import load_audio, resample  # noqa: E402
 from core.settings import AsrSettings  # noqa: E402
 

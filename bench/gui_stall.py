@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     from core.engines.factory import create_engine
     from core.session_store import SessionStore
     from core.settings import EngineSettings, Settings
-    from core.tts import Speaker
+    from core.speech.tts import Speaker
 
     app = QApplication.instance() or QApplication([])
     settings = Settings(engine=EngineSettings(kind="cascade", max_tokens=128))

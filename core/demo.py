@@ -14,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from core.bundled import ASSETS
+from core.models.bundled import ASSETS
 from core.cli.common import CliError, err, load_runtime, quiet_native_logs, settings_from
 
 DEMO_SAMPLE = ASSETS / "samples" / "tired.wav"

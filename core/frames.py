@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.events import Event
+from core.engines.events import Event
 from core.stages import Frame
-from core.tts import Prosody
+from core.speech.tts import Prosody
 
 
 @dataclass(frozen=True)

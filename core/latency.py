@@ -35,7 +35,7 @@ from core.audio.sources import QueueSource
 from core.frames import UserSpeechEnded, UserTurn
 from core.pipeline import ConversationPipeline
 from core.settings import Settings
-from core.vad import WINDOW, SileroVad, StreamingVad
+from core.speech.vad import WINDOW, SileroVad, StreamingVad
 
 STAGES = ("endpoint", "asr", "first_token", "first_sentence", "tts_first_chunk", "first_audio")
 

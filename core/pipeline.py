@@ -20,7 +20,7 @@ stores the turn as interrupted with the reply as far as it got. `stop_speaking()
 same for the stop button. Every frame reaches the observers (GUI bridge, CLI printers).
 
 Transcript prefetch: at the first silent VAD window the engine's recogniser starts on the
-utterance so far (core.asr_prefetch); the early-started turn then finds its transcript
+utterance so far (core.speech.asr_prefetch); the early-started turn then finds its transcript
 (nearly) ready. Setting asr.prefetch.
 
 Voice first: while a reply's first sentence is synthesised, generation of the rest pauses
@@ -41,15 +41,15 @@ import numpy as np
 from core.audio.sinks import ArraySink
 from core.conversation import ContextBudget, Conversation
 from core.engines.base import Engine, prefetch
-from core.events import Error
+from core.engines.events import Error
 from core.frames import EngineEvent, Interrupted, TurnComplete, UserSpeechEnded, UserSpeechStarted, UserTurn
 from core.safety import SafetyCheck
 from core.settings import Settings
 from core.stages import NO_TURN, Frame, Observer, StagePipeline, notify
-from core.tts import Speaker
+from core.speech.tts import Speaker
 from core.turn_stages import EngineStage, PlaybackStage, SentenceStage, TtsStage, VoiceFirst
 from core.turns import TurnRecorder
-from core.vad import SpeechEnded, SpeechPaused, SpeechQuieted, SpeechResumed, SpeechStarted, StreamingVad
+from core.speech.vad import SpeechEnded, SpeechPaused, SpeechQuieted, SpeechResumed, SpeechStarted, StreamingVad
 
 __all__ = ["ConversationPipeline", "EngineStage", "SentenceStage", "TtsStage", "PlaybackStage"]
 

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.bundled import ASSETS
+from core.models.bundled import ASSETS
 from core.settings import SafetySettings
 
 RESOURCES_PATH = ASSETS / "safety" / "resources.json"

@@ -62,7 +62,7 @@ class EngineSettings(_Section):
     )
     persona: str | None = Field(None, description="system prompt persona; None = the default")
     # On by default: llama.cpp runs an adapter as extra ops per layer, which on a 2-core CPU
-    # cost ~35 % of the time to the first sentence (core.adapter_merge has the numbers).
+    # cost ~35 % of the time to the first sentence (core.models.adapter_merge has the numbers).
     merge_adapter: bool = Field(
         True, description="fold the LoRA adapter into a cached copy of the language model once (~5 s, ~145 MB "
         "in the cache dir) instead of applying it on top at every step; the replies are the same"
@@ -83,7 +83,7 @@ class AsrSettings(_Section):
     )
 
 
-    # On by default: measured with `cogaudio bench latency`, see core.asr_prefetch.
+    # On by default: measured with `cogaudio bench latency`, see core.speech.asr_prefetch.
     prefetch: bool = Field(
         True, description="start transcribing at the first silent moment after speech, before the turn is "
         "known to be over (costs a discarded transcription for pauses inside a sentence)"

@@ -21,7 +21,7 @@ import numpy as np
 
 from core.conversation import Conversation
 from core.engines.base import Engine
-from core.events import Done, Error, Perceived, Reasoning, ReplyDelta
+from core.engines.events import Done, Error, Perceived, Reasoning, ReplyDelta
 from core.frames import (
     EngineEvent,
     PlaybackStarted,
@@ -35,7 +35,7 @@ from core.frames import (
 from core.safety import SafetyCheck
 from core.sentences import SentenceSplitter
 from core.stages import Frame, Push, Stage
-from core.tts import Prosody, Speaker, prosody_for
+from core.speech.tts import Prosody, Speaker, prosody_for
 
 log = logging.getLogger(__name__)
 

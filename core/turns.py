@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from core.conversation import Conversation
-from core.events import Done, Error, Perceived, Reasoning, ReplyDelta
+from core.engines.events import Done, Error, Perceived, Reasoning, ReplyDelta
 from core.frames import (
     EngineEvent,
     Interrupted,

@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="session")
 def _shared_cache(tmp_path_factory):
-    # Derived files only (the embedded adapter merged into the base, core.adapter_merge): one
+    # Derived files only (the embedded adapter merged into the base, core.models.adapter_merge): one
     # cache for the session, as a user has one, so that the ~5 s merge is not redone per test.
     return tmp_path_factory.mktemp("cache")
 

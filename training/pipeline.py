@@ -75,7 +75,7 @@ def _cli(*args: str) -> None:
 
 
 def _manifest_ok(folder: Path) -> bool:
-    from core.model_manifest import ModelAssetError, resolve_manifest
+    from core.models.manifest import ModelAssetError, resolve_manifest
 
     try:
         resolve_manifest(folder / "manifest.json")
@@ -227,7 +227,7 @@ class Pipeline:
 
         import soundfile as sf
 
-        from core.model_manifest import resolve_manifest
+        from core.models.manifest import resolve_manifest
         from training.export.evaluate import held_out_rows
         from training.export.parity import LlamaCppAudio, check_parity
         from training.model.export_layout import load_model

@@ -14,7 +14,7 @@ import json
 import time
 from pathlib import Path
 
-from core.bundled import ASSETS
+from core.models.bundled import ASSETS
 from core.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_ERROR,

@@ -61,7 +61,7 @@ class Runtime:
 def load_runtime(settings: Settings, engine_kind: str | None, prog: str) -> Runtime:
     """Engine (with auto/fallback) and TTS voice; a failure becomes a CliError saying what to install."""
     from core.engines.factory import create_engine
-    from core.tts import Speaker
+    from core.speech.tts import Speaker
 
     t0 = time.perf_counter()
     try:

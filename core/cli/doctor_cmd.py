@@ -68,7 +68,7 @@ def llama_report() -> dict:
 
 def audio_model_report(settings) -> dict:
     from core.engines.factory import audio_model_files
-    from core.model_manifest import check_model_files
+    from core.models.manifest import check_model_files
 
     try:
         files = audio_model_files(settings)
@@ -85,12 +85,12 @@ def audio_model_report(settings) -> dict:
 
 
 def merged_report(settings, files) -> dict | None:
-    """Where the adapter runs: folded into a cached copy of the LLM (core.adapter_merge) or on top."""
+    """Where the adapter runs: folded into a cached copy of the LLM (core.models.adapter_merge) or on top."""
     if files.lora is None:
         return None
     if not settings.engine.merge_adapter:
         return {"state": "off", "path": None, "size": None}
-    from core.adapter_merge import cached_merge, merged_path
+    from core.models.adapter_merge import cached_merge, merged_path
 
     try:
         path = merged_path(files.llm, files.lora, settings.resolved_cache_dir() / "merged", files.lora_scale)
@@ -101,7 +101,7 @@ def merged_report(settings, files) -> dict | None:
 
 
 def build_report(settings, verify: bool) -> dict:
-    from core.registry import ModelRegistry
+    from core.models.registry import ModelRegistry
 
     registry = ModelRegistry(settings.resolved_data_dir())
     models = [s.as_dict() for s in registry.list(verify=verify)]

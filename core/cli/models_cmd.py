@@ -1,4 +1,4 @@
-"""`cogaudio models list|pull|verify|remove`: the model registry (core.registry) from the shell.
+"""`cogaudio models list|pull|verify|remove`: the model registry (core.models.registry) from the shell.
 
   list [--json]            every catalogued model: bundled or hub, present, size, checksum state
   pull ID                  download from the Hugging Face Hub with a progress bar; resumes a
@@ -38,7 +38,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    from core.registry import ModelRegistry, RegistryError
+    from core.models.registry import ModelRegistry, RegistryError
 
     try:
         registry = ModelRegistry(settings_from(args.settings).resolved_data_dir())

@@ -24,8 +24,8 @@ from core.cli.common import (
     quiet_native_logs,
     settings_from,
 )
-from core.events import Done, Perceived, Reasoning, ReplyDelta
-from core.events import Error as EngineError
+from core.engines.events import Done, Perceived, Reasoning, ReplyDelta
+from core.engines.events import Error as EngineError
 from core.frames import (
     EngineEvent,
     Interrupted,

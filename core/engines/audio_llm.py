@@ -10,9 +10,9 @@ llama.cpp's multimodal library (mtmd) through the low-level `llama_cpp.mtmd_cpp`
 
 An optional LoRA adapter GGUF is applied on top of the base model (llama_adapter_lora_init +
 llama_set_adapters_lora). The prompt is the one training uses (training/model/prompt.py):
-system = core.eips.system_prompt(explicit), user = the marker; earlier turns go in as text.
+system = core.emotion.eips.system_prompt(explicit), user = the marker; earlier turns go in as text.
 
-Every file is validated by core.model_manifest BEFORE llama.cpp or mtmd sees it, because
+Every file is validated by core.models.manifest BEFORE llama.cpp or mtmd sees it, because
 some bad projectors (an ultravox stack factor that does not divide the 30 s chunk) abort the
 process inside clip.cpp instead of failing. Native handles are owned by `_Handles` and freed
 in reverse order of creation.
@@ -35,23 +35,23 @@ from pathlib import Path
 
 import numpy as np
 
-from core.asr import SpeechRecognizer
-from core.cues import measure_cues
-from core.eips import system_prompt
+from core.speech.asr import SpeechRecognizer
+from core.speech.cues import measure_cues
+from core.emotion.eips import system_prompt
 from core.engines.base import SAMPLE_RATE, HistoryTurn
 from core.engines.llm_runtime import ThreadSprint, batch_threads, default_threads, gpu_layers
 from core.engines.mtmd_eval import chunk_text_tokens, eval_chunks, speech_tokens
 from core.engines.turn_stream import LEAD, NUDGE, RESPONSE_HEAD, TurnStream, ms_since
-from core.events import Error, Event, Perceived
-from core.labels import EMOTIONS
-from core.model_manifest import (
+from core.engines.events import Error, Event, Perceived
+from core.emotion.labels import EMOTIONS
+from core.models.manifest import (
     ModelAssetError,
     audio_tokens_per_chunk,
     check_adapter,
     check_llm,
     check_projector,
 )
-from core.model_manifest import audio_tail_tokens as audio_tail_tokens_of
+from core.models.manifest import audio_tail_tokens as audio_tail_tokens_of
 from core.settings import Settings
 
 FALLBACK_LABEL_CONFIDENCE = 0.6
@@ -229,7 +229,7 @@ class AudioLLMEngine:
             yield Error(f"the audio model failed: {type(exc).__name__}: {exc}", stage="engine")
 
     def prefetch(self, audio: np.ndarray) -> None:
-        """The user may have finished: start the side transcript now (core.asr_prefetch)."""
+        """The user may have finished: start the side transcript now (core.speech.asr_prefetch)."""
         if self.asr is not None:
             self.asr.prefetch(audio)
 

@@ -9,7 +9,7 @@ from typing import Protocol
 
 import numpy as np
 
-from core.events import Event
+from core.engines.events import Event
 
 SAMPLE_RATE = 16_000  # every engine takes 16 kHz mono float32 PCM in [-1, 1]
 

@@ -1,7 +1,7 @@
 """`CascadeEngine`: the baseline that reads emotion only from words and prosodic cues.
 
 One turn: faster-whisper transcript -> prosodic cues and the weak acoustic estimate
-(core.cues) -> a text LLM through llama.cpp, prompted for EIPS output (core.eips) with the
+(core.speech.cues) -> a text LLM through llama.cpp, prompted for EIPS output (core.emotion.eips) with the
 cues described in words next to the transcript. Small models drift from the format, so the
 prompt carries one worked example and the assistant turn is pre-filled with "Emotion:"; if
 the model stops before writing "Response:", the engine appends that header and lets it go
@@ -22,13 +22,13 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from core.asr import SpeechRecognizer, Transcript
-from core.cues import Cues, EmotionEstimate, EmotionFromCues, measure_cues
-from core.eips import EIPS, render_target, system_prompt
+from core.speech.asr import SpeechRecognizer, Transcript
+from core.speech.cues import Cues, EmotionEstimate, EmotionFromCues, measure_cues
+from core.emotion.eips import EIPS, render_target, system_prompt
 from core.engines.base import HistoryTurn
 from core.engines.llm_runtime import TextLLM
 from core.engines.turn_stream import LEAD, NUDGE, TurnStream, ms_since
-from core.events import Done, Error, Event, Perceived, ReplyDelta
+from core.engines.events import Done, Error, Event, Perceived, ReplyDelta
 from core.settings import Settings
 
 LLM_LABEL_WEIGHT = 0.6
@@ -36,7 +36,7 @@ CUE_WEIGHT = 0.4
 CONTINUE_TOKENS = 96  # budget for the reply when the model had to be nudged into "Response:"
 NOT_HEARD = "I didn't quite catch that. Could you say it again?"
 
-# Two worked examples of opposite moods (rendered by core.eips, the same format training
+# Two worked examples of opposite moods (rendered by core.emotion.eips, the same format training
 # uses): with one example, a 135M model copies its reply whatever the user said.
 _EXAMPLES: tuple[tuple[str, str, str, str, EIPS], ...] = (
     (
@@ -103,7 +103,7 @@ class CascadeEngine:
             yield Error(f"the cascade engine failed: {type(exc).__name__}: {exc}", stage="engine")
 
     def prefetch(self, audio: np.ndarray) -> None:
-        """The user may have finished: start the transcript now (core.asr_prefetch)."""
+        """The user may have finished: start the transcript now (core.speech.asr_prefetch)."""
         self.asr.prefetch(audio)
 
     def close(self) -> None:

@@ -7,7 +7,7 @@ cannot be loaded, the factory falls back to the cascade and says why in `engine.
 which the app and the CLI show; the cascade itself failing is an error (EngineLoadError).
 
 The embedded manifest (assets/models/manifest.json) is defined, read and checked (files,
-sha256, projector width and stack factor, adapter architecture) by core.model_manifest.
+sha256, projector width and stack factor, adapter architecture) by core.models.manifest.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.bundled import require_bundled
+from core.models.bundled import require_bundled
 from core.engines.base import Engine
-from core.model_manifest import DEFAULT_MANIFEST, resolve_manifest
+from core.models.manifest import DEFAULT_MANIFEST, resolve_manifest
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -64,14 +64,14 @@ def audio_model_files(settings: Settings, manifest: Path = DEFAULT_MANIFEST) -> 
 
 def _merged_engine(settings: Settings, files: AudioModelFiles, asr) -> Engine | None:
     """The audio engine on a cached copy of the base model with the adapter folded in
-    (core.adapter_merge: ~35 % less time to the first sentence than the adapter on top), or
+    (core.models.adapter_merge: ~35 % less time to the first sentence than the adapter on top), or
     None when there is no adapter, merging is off, or the merge cannot be made or loaded;
     the adapter is then applied on top, which gives the same replies, only slower."""
     if files.lora is None or not settings.engine.merge_adapter:
         return None
-    from core.adapter_merge import merged_model
+    from core.models.adapter_merge import merged_model
     from core.engines.audio_llm import AudioLLMEngine
-    from core.model_manifest import ModelAssetError, trust_llm
+    from core.models.manifest import ModelAssetError, trust_llm
 
     try:
         merged = merged_model(files.llm, files.lora, settings.resolved_cache_dir() / "merged", files.lora_scale)
@@ -111,7 +111,7 @@ def create_engine(settings: Settings, kind: str | None = None, manifest: Path = 
                         "`cogaudio-train export`); using the cascade engine instead"
                     )
             else:
-                from core.asr import SpeechRecognizer
+                from core.speech.asr import SpeechRecognizer
                 from core.engines.audio_llm import AudioLLMEngine
 
                 asr = SpeechRecognizer(settings.asr, settings.engine.n_threads) if settings.engine.transcribe else None

@@ -1,7 +1,7 @@
 """The llama.cpp runtime: GGUF validation, backend detection, model loading and token streaming.
 
 llama.cpp aborts the whole process on some malformed files, so every GGUF is first read
-with the `gguf` package (core.model_manifest.check_llm: header, metadata, tensor extents)
+with the `gguf` package (core.models.manifest.check_llm: header, metadata, tensor extents)
 and refused with a ModelAssetError that says what to do when it is missing, truncated or
 not a language model. Loading follows settings.engine: `gpu_offload`
 "auto" offloads every layer when this llama.cpp build supports a GPU, "cpu" keeps all on
@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.bundled import require_bundled
-from core.model_manifest import ModelAssetError, check_llm
+from core.models.bundled import require_bundled
+from core.models.manifest import ModelAssetError, check_llm
 from core.settings import EngineSettings
 
 

@@ -1,6 +1,6 @@
 """From streamed model text to the engine event sequence, shared by both engines.
 
-Both engines generate the same EIPS text (core.eips) and must emit the same events in the
+Both engines generate the same EIPS text (core.emotion.eips) and must emit the same events in the
 same order: Perceived (as soon as the Emotion line is complete), the four Reasoning steps
 (all four or none, just before the reply starts), ReplyDelta pieces, then Done. `TurnStream`
 holds that bookkeeping so the engines only differ in how they produce tokens.
@@ -15,8 +15,8 @@ import re
 import time
 from collections.abc import Callable, Iterator
 
-from core.eips import EIPS, STEPS, StreamParser, find_tag, parse_reply
-from core.events import Done, Event, Perceived, Reasoning, ReplyDelta
+from core.emotion.eips import EIPS, STEPS, StreamParser, find_tag, parse_reply
+from core.engines.events import Done, Event, Perceived, Reasoning, ReplyDelta
 
 LEAD = "Emotion:"  # every reply starts with it; engines put it in the prompt
 RESPONSE_HEAD = "Response:"  # what follows the Emotion line of a direct reply

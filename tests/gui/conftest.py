@@ -44,7 +44,7 @@ def gui_settings() -> Settings:
 def models(gui_settings):
     """The real cascade engine (SmolLM2 + faster-whisper tiny.en) and Piper voice, loaded once."""
     from core.engines.factory import create_engine
-    from core.tts import Speaker
+    from core.speech.tts import Speaker
 
     engine = create_engine(gui_settings, "cascade")
     speaker = Speaker(gui_settings.tts)

@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from app.model_manager import ModelManagerDialog, installed_models, plain_error
-from core.registry import ModelRegistry, OfflineError
+from core.models.registry import ModelRegistry, OfflineError
 from core.settings import Settings
 from tests.helpers.fake_hub import FakeHub, set_hub_offline, write_catalog
 

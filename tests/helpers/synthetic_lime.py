@@ -16,7 +16,7 @@ import pyarrow as pa
 import soundfile as sf
 from datasets import Dataset, DatasetDict
 
-from core.labels import EMOTION_ID, EMOTIONS, PROSODY
+from core.emotion.labels import EMOTION_ID, EMOTIONS, PROSODY
 from training.lime.dataset import lime_features
 
 SR = 16000

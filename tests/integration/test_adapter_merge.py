@@ -1,4 +1,4 @@
-"""The LoRA adapter folded into a cached copy of the base model (core.adapter_merge).
+"""The LoRA adapter folded into a cached copy of the base model (core.models.adapter_merge).
 
 Real files: the bundled SmolLM2 Q4_1 base and the embedded adapter. The merged model must
 behave as llama.cpp's adapter-on-top does (same next-token distribution), the cache must be
@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.adapter_merge import AdapterMergeError, merged_model
-from core.bundled import require_bundled
+from core.models.adapter_merge import AdapterMergeError, merged_model
+from core.models.bundled import require_bundled
 from core.engines.audio_llm import AudioLLMEngine
 from core.engines.factory import create_engine
-from core.events import Done, Perceived
-from core.model_manifest import resolve_manifest
+from core.engines.events import Done, Perceived
+from core.models.manifest import resolve_manifest
 from core.settings import Settings
 
 EMBEDDED = resolve_manifest(Path(__file__).resolve().parents[2] / "assets" / "models" / "manifest.json")

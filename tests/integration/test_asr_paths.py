@@ -9,8 +9,8 @@ import jiwer
 import numpy as np
 import pytest
 
-import core.asr as asr_module
-from core.asr import SpeechRecognizer
+import core.speech.asr as asr_module
+from core.speech.asr import SpeechRecognizer
 from core.audio.pcm import load_audio
 from core.settings import AsrSettings
 
@@ -66,7 +66,7 @@ def test_silence_gives_an_empty_transcript(recognizers):
 
 
 def test_a_prefetched_transcript_serves_the_turn_that_follows(tmp_path):
-    """The transcript started at the first silent window (core.asr_prefetch) is the one the
+    """The transcript started at the first silent window (core.speech.asr_prefetch) is the one the
     answered turn gets when only silence followed; other audio is transcribed afresh."""
     asr = SpeechRecognizer(AsrSettings(short_context=True))
     try:

@@ -16,12 +16,12 @@ import numpy as np
 import pytest
 
 from core.audio.pcm import load_audio
-from core.bundled import require_bundled
+from core.models.bundled import require_bundled
 from core.engines.audio_llm import AudioLLMEngine
 from core.engines.factory import create_engine
 from core.engines.llm_runtime import TextLLM
-from core.events import Done, Error, Perceived, ReplyDelta
-from core.model_manifest import ModelAssetError
+from core.engines.events import Done, Error, Perceived, ReplyDelta
+from core.models.manifest import ModelAssetError
 from core.settings import Settings
 from tests.helpers.random_gguf import write_random_lora, write_random_projector
 

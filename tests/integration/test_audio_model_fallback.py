@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from core.engines.factory import create_engine
-from core.model_manifest import sha256_file
+from core.models.manifest import sha256_file
 from core.settings import Settings
 from tests.helpers.tiny_mmproj import SPEC, encoder_and_projector, raw_mmproj
 from training.export.mmproj import write_mmproj
@@ -66,7 +66,7 @@ def test_broken_embedded_model_falls_back_to_cascade(tmp_path, make):
 
 def test_shipped_default_verifies():
     """The embedded default under assets/models is whole: checksums and metadata match."""
-    from core.model_manifest import DEFAULT_MANIFEST, resolve_manifest
+    from core.models.manifest import DEFAULT_MANIFEST, resolve_manifest
 
     if not DEFAULT_MANIFEST.is_file():
         pytest.fail("assets/models/manifest.json is missing; run `cogaudio-train pipeline --config configs/tiny-cpu.yaml`")

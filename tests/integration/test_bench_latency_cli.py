@@ -11,7 +11,7 @@ import json
 import subprocess
 import sys
 
-from core.bundled import ASSETS
+from core.models.bundled import ASSETS
 
 STAGES = ("endpoint", "asr", "first_token", "first_sentence", "tts_first_chunk", "first_audio")
 

@@ -12,8 +12,8 @@ import pytest
 from core.audio.pcm import load_audio
 from core.engines.cascade import CascadeEngine
 from core.engines.factory import create_engine
-from core.events import Done, Error, Perceived, Reasoning, ReplyDelta
-from core.labels import EMOTIONS, INTENSITIES
+from core.engines.events import Done, Error, Perceived, Reasoning, ReplyDelta
+from core.emotion.labels import EMOTIONS, INTENSITIES
 from core.settings import Settings
 
 pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng (apt-get install espeak-ng)")

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from core.registry import CATALOG_PATH
+from core.models.registry import CATALOG_PATH
 from tests.helpers.fake_hub import FakeHub
 
 
@@ -57,8 +57,8 @@ def test_models_pull_offline_is_one_plain_line():
 
 
 def test_doctor_says_whether_the_adapter_is_merged_yet(tmp_path):
-    from core.adapter_merge import merged_model
-    from core.model_manifest import DEFAULT_MANIFEST, resolve_manifest
+    from core.models.adapter_merge import merged_model
+    from core.models.manifest import DEFAULT_MANIFEST, resolve_manifest
 
     env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
     before = json.loads(_cli("doctor", "--json", "--quick", env=env).stdout)["audio_model"]["merged"]

@@ -13,7 +13,7 @@ import pytest
 
 pytest.importorskip("llama_cpp")
 
-from core.eips import EIPS, validate_eips  # noqa: E402
+from core.emotion.eips import EIPS, validate_eips  # noqa: E402
 from tests.helpers.synthetic_lime import build  # noqa: E402
 from training.cli import main as train_cli  # noqa: E402
 

@@ -18,8 +18,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from core.bundled import require_bundled  # noqa: E402
-from core.model_manifest import resolve_manifest  # noqa: E402
+from core.models.bundled import require_bundled  # noqa: E402
+from core.models.manifest import resolve_manifest  # noqa: E402
 from core.settings import Settings  # noqa: E402
 
 N_TOKENS = 6
@@ -158,7 +158,7 @@ def test_trimmed_audio_matches_pytorch_and_shortens_the_prompt(exported, tmp_pat
     few embeddings PyTorch used, so parity holds, and the prompt is far shorter."""
     from core.engines.audio_llm import AudioLLMEngine
     from core.engines.mtmd_eval import speech_tokens
-    from core.model_manifest import AUDIO_TAIL_KEY, read_gguf_metadata
+    from core.models.manifest import AUDIO_TAIL_KEY, read_gguf_metadata
     from training.export.exporter import write_projector
     from training.export.parity import LlamaCppAudio, cosine, torch_greedy
 

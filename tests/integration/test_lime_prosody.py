@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.labels import EMOTIONS, INTENSITIES, PROSODY
+from core.emotion.labels import EMOTIONS, INTENSITIES, PROSODY
 from training.lime.align import EvenAligner
 from training.lime.backends import ProsodyBackend
 from training.lime.config import LimeConfig, VoiceConfig

@@ -16,13 +16,13 @@ import pytest
 from core.audio.pcm import load_audio
 from core.audio.sinks import ArraySink
 from core.audio.sources import QueueSource
-from core.bundled import ASSETS
+from core.models.bundled import ASSETS
 from core.engines.factory import create_engine
 from core.frames import Interrupted, PlaybackStarted, SpeechAudio, TurnComplete, UserSpeechStarted
 from core.pipeline import ConversationPipeline
 from core.session_store import SessionStore, default_store_path
 from core.settings import Settings
-from core.tts import Speaker
+from core.speech.tts import Speaker
 
 SAMPLES = ASSETS / "samples"
 REPO = Path(__file__).resolve().parents[2]

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from core.audio.pcm import load_audio
-from core.vad import speech_seconds
+from core.speech.vad import speech_seconds
 
 SPOKEN = "I feel really lonely since my best friend moved away last month."
 pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng (apt-get install espeak-ng)")
@@ -74,7 +74,7 @@ def test_reply_answers_the_good_input_in_json(reply_run):
 def test_reply_wav_is_speech_that_says_the_reply(reply_run):
     from faster_whisper import WhisperModel
 
-    from core.bundled import require_bundled
+    from core.models.bundled import require_bundled
 
     d, proc = reply_run
     r = json.loads(next(line for line in proc.stdout.splitlines() if line.startswith("{")))

@@ -9,8 +9,8 @@ from __future__ import annotations
 import threading
 import time
 
-from core.eips import EIPS
-from core.events import Done, Perceived, Reasoning, ReplyDelta
+from core.emotion.eips import EIPS
+from core.engines.events import Done, Perceived, Reasoning, ReplyDelta
 
 EIPS_STEPS = EIPS("sad, medium. Low and slow.", "To vent.", "Feels unheard.", "Validate gently and ask an open question.")
 

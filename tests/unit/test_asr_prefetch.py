@@ -6,7 +6,7 @@ import threading
 
 import numpy as np
 
-from core.asr_prefetch import TranscriptPrefetch
+from core.speech.asr_prefetch import TranscriptPrefetch
 
 
 class _Counting:

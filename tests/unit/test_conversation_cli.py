@@ -8,7 +8,7 @@ from pathlib import Path
 from core.cli.bench_cmd import table
 from core.cli.reply_cmd import out_paths
 from core.cli.talk_cmd import Printer
-from core.events import Done, Perceived, ReplyDelta
+from core.engines.events import Done, Perceived, ReplyDelta
 from core.frames import EngineEvent, Interrupted, TurnComplete, UserSpeechEnded
 from core.latency import BenchResult, TurnLatency
 

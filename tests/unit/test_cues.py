@@ -7,8 +7,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from core.asr import Word
-from core.cues import Cues, EmotionFromCues, measure_cues
+from core.speech.asr import Word
+from core.speech.cues import Cues, EmotionFromCues, measure_cues
 
 SR = 16000
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.eips import EIPS, FALLBACK_RESPONSE, StreamParser, parse_reply, render_target, validate_eips
+from core.emotion.eips import EIPS, FALLBACK_RESPONSE, StreamParser, parse_reply, render_target, validate_eips
 
 STEPS = EIPS(
     emotion="sad, high. The voice is low, slow and quiet while the words are neutral.",

@@ -8,8 +8,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from core.eips import EIPS, parse_reply, render_target, validate_eips
-from core.labels import EMOTIONS, INTENSITIES
+from core.emotion.eips import EIPS, parse_reply, render_target, validate_eips
+from core.emotion.labels import EMOTIONS, INTENSITIES
 from training.eips_annotate import template
 from training.eips_annotate.annotate import Cache, Stats, annotate_row, check_reply
 from training.eips_annotate.teachers import GenerationParams, OpenAITeacher

@@ -7,7 +7,7 @@ from collections import defaultdict
 
 import pytest
 
-from core.labels import EMOTIONS
+from core.emotion.labels import EMOTIONS
 from training.lime.align import fill_times
 from training.lime.config import LimeConfig, VoiceConfig
 from training.lime.plan import assign_splits, plan_synthetic

@@ -1,4 +1,4 @@
-"""core.model_manifest: bad audio-model files give a clear ModelAssetError before llama.cpp sees them."""
+"""core.models.manifest: bad audio-model files give a clear ModelAssetError before llama.cpp sees them."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.bundled import require_bundled
-from core.model_manifest import (
+from core.models.bundled import require_bundled
+from core.models.manifest import (
     ModelAssetError,
     check_model_files,
     load_manifest,

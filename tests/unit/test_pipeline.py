@@ -22,7 +22,7 @@ from core.frames import (
 from core.pipeline import ConversationPipeline
 from core.session_store import SessionStore
 from core.settings import SafetySettings, Settings
-from core.tts import Speaker
+from core.speech.tts import Speaker
 
 
 @pytest.fixture(scope="module")

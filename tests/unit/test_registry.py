@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from core.registry import ChecksumError, ModelRegistry, OfflineError, PullCancelled, RegistryError
+from core.models.registry import ChecksumError, ModelRegistry, OfflineError, PullCancelled, RegistryError
 from tests.helpers.fake_hub import FakeHub, set_hub_offline, write_catalog
 
 REPO = "test-org/tiny-audio-GGUF"
@@ -111,7 +111,7 @@ def test_bundled_models_cannot_be_removed(tmp_path):
 def test_full_disk_is_not_reported_as_offline():
     import errno
 
-    from core.registry import OfflineError, _classify
+    from core.models.registry import OfflineError, _classify
 
     err = _classify(OSError(errno.ENOSPC, "No space left on device"), "https://huggingface.co/x/y")
     assert not isinstance(err, OfflineError)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from core.settings import TtsSettings
-from core.tts import Speaker, prosody_for
+from core.speech.tts import Speaker, prosody_for
 
 
 def test_prosody_follows_the_listener_and_the_strategy():

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from core.audio.pcm import load_audio
-from core.bundled import ASSETS
+from core.models.bundled import ASSETS
 from core.settings import VadSettings
-from core.vad import (
+from core.speech.vad import (
     QUIET,
     SPEAKING,
     STOPPING,
@@ -146,7 +146,7 @@ def test_the_first_silent_window_after_speech_is_a_quiet_hint():
 
 
 def test_the_quiet_hint_carries_a_prefix_of_the_answered_utterance(silero):
-    """What the transcript prefetch relies on (core.asr_prefetch): the audio at the last quiet
+    """What the transcript prefetch relies on (core.speech.asr_prefetch): the audio at the last quiet
     hint is an exact prefix of the early-started turn's audio, which adds only silence."""
     speech = load_audio(ASSETS / "samples" / "hello.wav")
     stream = np.concatenate([np.zeros(8000, np.float32), speech, np.zeros(16000, np.float32)])

@@ -2,9 +2,9 @@
 
 The teacher sees the gold emotion and intensity, the acoustic cues of that emotion (the
 EMOTIONS.md profile in words), the words, and any conversation context, and answers in the
-app's own format (core.eips). Its reply is read with core.eips.parse_reply and accepted only
+app's own format (core.emotion.eips). Its reply is read with core.emotion.eips.parse_reply and accepted only
 when the four steps come in order, are non-empty, the Emotion step names the gold label
-(core.eips.validate_eips), and there is a response. Otherwise it is retried with a new seed,
+(core.emotion.eips.validate_eips), and there is a response. Otherwise it is retried with a new seed,
 then rejected: the row keeps `annotation_ok = False`, or gets the template annotation when
 `fallback="template"` (and then says so in `annotator`).
 
@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.eips import EIPS, STEPS, parse_reply, system_prompt, validate_eips
+from core.emotion.eips import EIPS, STEPS, parse_reply, system_prompt, validate_eips
 from training.eips_annotate import template
 from training.eips_annotate.teachers import Teacher
 

@@ -27,7 +27,7 @@ def _teacher(args: argparse.Namespace):
     if args.teacher == "gguf":
         model = args.model
         if model is None:
-            from core.bundled import require_bundled
+            from core.models.bundled import require_bundled
 
             model = require_bundled("llm")
         return GGUFTeacher(model, params, n_threads=args.threads)

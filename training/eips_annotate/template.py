@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import hashlib
 
-from core.eips import EIPS
-from core.labels import PROSODY
+from core.emotion.eips import EIPS
+from core.emotion.labels import PROSODY
 
 NAME = "template-v1"
 

@@ -1,6 +1,6 @@
 """Evaluation inside training: perceived emotion from the generated Emotion tag, on held-out rows.
 
-The perceived emotion is what the model *says*: greedy generation, then core.eips.parse_reply
+The perceived emotion is what the model *says*: greedy generation, then core.emotion.eips.parse_reply
 (the app's own parser) reads the tag, so the export engineer can compute the same number
 through llama.cpp. Reported on the held-out split (held-out texts and voice):
 
@@ -17,8 +17,8 @@ from collections import Counter
 
 import numpy as np
 
-from core.eips import parse_reply
-from core.labels import EMOTIONS
+from core.emotion.eips import parse_reply
+from core.emotion.labels import EMOTIONS
 from training.eval.metrics import accuracy, macro_f1
 from training.model.cogaudio import Segmented
 from training.model.prompt import text_prompt

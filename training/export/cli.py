@@ -22,7 +22,7 @@ def run_quantize(src_dir: Path, out_dir: Path, qtype: str, projector_type: str =
     the one shipped (already Q4_1 for SmolLM2) and the small LoRA is copied unchanged, since
     llama.cpp applies a LoRA in F16/F32 on any base; only the projector is requantized.
     """
-    from core.model_manifest import load_manifest, sha256_file
+    from core.models.manifest import load_manifest, sha256_file
     from training.export.exporter import write_manifest
     from training.export.quantize import quantize_llm, quantize_projector
 
@@ -49,7 +49,7 @@ def run_quantize(src_dir: Path, out_dir: Path, qtype: str, projector_type: str =
 
 
 def _export(args: argparse.Namespace) -> int:
-    from core.model_manifest import resolve_manifest
+    from core.models.manifest import resolve_manifest
     from training.export.exporter import ExportOptions, export_model, install
 
     opts = ExportOptions(Path(args.model), Path(args.out), args.form, args.dtype, args.projector_dtype, args.name,
@@ -68,7 +68,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _quantize(args: argparse.Namespace) -> int:
-    from core.model_manifest import resolve_manifest
+    from core.models.manifest import resolve_manifest
     from training.export.exporter import install
 
     try:

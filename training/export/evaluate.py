@@ -20,7 +20,7 @@ from pathlib import Path
 
 import soundfile as sf
 
-from core.model_manifest import resolve_manifest
+from core.models.manifest import resolve_manifest
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 Input layout (training/model/export_layout.py): cogaudio.json, adapter/ (peft), audio/
 model.safetensors (Ultravox names) and audio/config.json. Output folder:
 
-    manifest.json           core.model_manifest.ModelManifest (checksums, labels, format version)
+    manifest.json           core.models.manifest.ModelManifest (checksums, labels, format version)
     mmproj-<dtype>.gguf     Whisper encoder + ultravox projector (clip arch, projector ultravox)
     adapter-<dtype>.gguf    adapter form: llama.cpp LoRA for the base GGUF, which is not copied
     llm-<dtype>.gguf        merged form: the whole LLM with the LoRA folded in
@@ -19,9 +19,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.eips import PROMPT_FORMAT_VERSION
-from core.labels import EMOTIONS
-from core.model_manifest import (
+from core.emotion.eips import PROMPT_FORMAT_VERSION
+from core.emotion.labels import EMOTIONS
+from core.models.manifest import (
     BUNDLED_LLM,
     AdapterEntry,
     BaseModelEntry,
@@ -53,7 +53,7 @@ def _read_meta(model_dir: Path) -> tuple[dict, dict]:
 
 def base_gguf(meta: dict) -> tuple[Path | None, str]:
     """(base GGUF path or None, manifest source) for the LLM named in cogaudio.json."""
-    from core.bundled import require_bundled
+    from core.models.bundled import require_bundled
 
     llm = meta["model"]["llm"]
     if llm == "tiny-random":
@@ -172,7 +172,7 @@ def export_model(opts: ExportOptions) -> Path:
 
 def install(src_dir: Path, dest_dir: Path) -> Path:
     """Copy a manifest and the files it names to `dest_dir` (e.g. assets/models); returns the new manifest."""
-    from core.model_manifest import load_manifest
+    from core.models.manifest import load_manifest
 
     manifest = load_manifest(src_dir / "manifest.json")
     dest_dir.mkdir(parents=True, exist_ok=True)

@@ -26,7 +26,7 @@ from pathlib import Path
 import gguf
 import numpy as np
 
-from core.adapter_merge import copy_metadata
+from core.models.adapter_merge import copy_metadata
 from training.export.lora_gguf import permute_rows
 
 # where `pip download llama-cpp-python==0.3.36 --no-binary :all:` was unpacked on this machine

@@ -103,7 +103,7 @@ def write_mmproj(
     audio_tail_tokens: int | None = None,
 ) -> Path:
     """Write the mmproj GGUF; refuses stack factors that make llama.cpp abort."""
-    from core.model_manifest import stack_factor_is_safe
+    from core.models.manifest import stack_factor_is_safe
 
     if not stack_factor_is_safe(stack_factor):
         raise ValueError(f"stack factor {stack_factor} makes llama.cpp abort at run time; use 10 or 12")
@@ -125,7 +125,7 @@ def write_mmproj(
     writer.add_audio_attention_layernorm_eps(spec.layer_norm_eps)
     writer.add_audio_stack_factor(stack_factor)
     if audio_tail_tokens is not None:  # trained on the speech part only: see core/engines/mtmd_eval.py
-        from core.model_manifest import AUDIO_TAIL_KEY
+        from core.models.manifest import AUDIO_TAIL_KEY
 
         writer.add_uint32(AUDIO_TAIL_KEY, int(audio_tail_tokens))
     tensors = mmproj_tensors(encoder_state, projector_state, spec.encoder_layers, ftype)

@@ -51,7 +51,7 @@ class LlamaCppAudio:
         import llama_cpp
         import llama_cpp.mtmd_cpp as mtmd
 
-        from core.model_manifest import audio_tail_tokens, check_model_files, read_gguf_metadata
+        from core.models.manifest import audio_tail_tokens, check_model_files, read_gguf_metadata
 
         check_model_files(Path(llm), Path(mmproj), Path(lora) if lora else None)  # never let mtmd abort
         meta = read_gguf_metadata(Path(mmproj), "audio projector")

@@ -20,7 +20,7 @@ from pathlib import Path
 import gguf
 import numpy as np
 
-from core.adapter_merge import copy_metadata
+from core.models.adapter_merge import copy_metadata
 
 _PROJECTOR_TYPES = {"F16", "F32", "Q8_0", "Q5_0", "Q5_1", "Q4_0", "Q4_1"}
 

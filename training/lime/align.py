@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.bundled import require_bundled
+from core.models.bundled import require_bundled
 
 _NORM = re.compile(r"[^a-z0-9']+")
 

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 import numpy as np
 from scipy.signal import resample_poly
 
-from core.labels import PROSODY
+from core.emotion.labels import PROSODY
 from training.lime.align import Word, text_words
 from training.lime.config import LimeConfig, VoiceConfig
 from training.lime.plan import Segment

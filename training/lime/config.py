@@ -12,7 +12,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, Field, field_validator
 
-from core.labels import EMOTIONS, INTENSITIES
+from core.emotion.labels import EMOTIONS, INTENSITIES
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
@@ -22,7 +22,7 @@ class VoiceConfig(BaseModel):
 
     name: str = Field(description="Unique voice id stored in every row.")
     engine: Literal["piper", "espeak", "parler"] = Field(description="Base TTS engine for the neutral rendering.")
-    model: str = Field("bundled", description="Piper .onnx path ('bundled' = core.bundled 'tts'), espeak-ng voice (e.g. 'en-us+f3') or Parler speaker name.")
+    model: str = Field("bundled", description="Piper .onnx path ('bundled' = core.models.bundled 'tts'), espeak-ng voice (e.g. 'en-us+f3') or Parler speaker name.")
     formant_shift: float = Field(1.0, description="Praat 'Change gender' formant-shift ratio (1.0 = none).")
     pitch_shift: float = Field(1.0, description="Median-pitch ratio applied with the formant shift (1.0 = none).")
     length_scale: float = Field(1.0, description="Base speaking-rate of the neutral rendering (Piper length_scale, espeak words/min derived).")
@@ -64,7 +64,7 @@ class LimeConfig(BaseModel):
     split_ratios: dict[str, float] = Field(default_factory=lambda: {"train": 0.8, "validation": 0.1, "test": 0.1})
     workers: int = Field(1, description="Worker processes (multiprocessing pool).")
     align: Literal["whisper", "even"] = Field("whisper", description="Word timestamps: faster-whisper (bundled tiny.en) on the neutral rendering, or even spacing (tests only).")
-    asr_model: str = Field("bundled", description="faster-whisper model path or name ('bundled' = core.bundled 'asr').")
+    asr_model: str = Field("bundled", description="faster-whisper model path or name ('bundled' = core.models.bundled 'asr').")
     filter: FilterConfig = Field(default_factory=FilterConfig)
     corpora: list[CorpusConfig] = Field(default_factory=list)
     parler_model: str = Field("parler-tts/parler-tts-mini-v1", description="Hugging Face id of the Parler-TTS model (backend 'parler').")
@@ -75,7 +75,7 @@ class LimeConfig(BaseModel):
     def _known_emotions(cls, value: list[str]) -> list[str]:
         bad = [e for e in value if e not in EMOTIONS]
         if bad:
-            raise ValueError(f"unknown emotions {bad}; use names from core.labels.EMOTIONS")
+            raise ValueError(f"unknown emotions {bad}; use names from core.emotion.labels.EMOTIONS")
         return value
 
     @field_validator("voices")

@@ -7,7 +7,7 @@
   sentence codes stand for fixed sentences.
 - RAVDESS: `Actor_NN/<modality>-<channel>-<emotion>-<intensity>-<statement>-<rep>-<actor>.wav`;
   audio-only (03) speech (01) files are used, statement 01/02 are two fixed sentences.
-Labels map through core.labels; a file with an unknown label, no transcript or unreadable
+Labels map through core.emotion.labels; a file with an unknown label, no transcript or unreadable
 audio is reported and skipped. Rows get word times from faster-whisper like synthetic ones.
 """
 
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import soundfile as sf
 
-from core.labels import CREMA_D_INTENSITY, CREMA_D_LABELS, ESD_LABELS, RAVDESS_INTENSITY, RAVDESS_LABELS
+from core.emotion.labels import CREMA_D_INTENSITY, CREMA_D_LABELS, ESD_LABELS, RAVDESS_INTENSITY, RAVDESS_LABELS
 from training.lime.config import CorpusConfig, LimeConfig
 from training.lime.plan import Group, RowSpec, Segment, assign_splits, stable_hash
 

@@ -20,7 +20,7 @@ from datasets import Audio, Dataset, DatasetDict, DatasetInfo, Features, List, V
 from datasets.arrow_writer import ArrowWriter
 from tqdm import tqdm
 
-from core.labels import EMOTION_ID
+from core.emotion.labels import EMOTION_ID
 from training.lime.config import LimeConfig
 from training.lime.plan import SPLITS, Group
 

@@ -2,7 +2,7 @@
 
 F0 level and range are set on the manipulation's PitchTier, duration through a constant
 DurationTier, then overlap-add resynthesis; voice quality and loudness follow on the
-waveform. Every number comes from core.labels (PROSODY and the voice-quality constants).
+waveform. Every number comes from core.emotion.labels (PROSODY and the voice-quality constants).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.signal import butter, sosfiltfilt
 
-from core.labels import (
+from core.emotion.labels import (
     BREATHY_LOWPASS_HZ,
     CREAK_JITTER,
     FINAL_RISE_SECONDS,

@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.labels import check_label
+from core.emotion.labels import check_label
 from training.lime.config import FilterConfig
 
 # NRC categories that name an emotion. NRC also tags 'trust', 'anticipation', 'positive' and

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from core.labels import EMOTIONS
+from core.emotion.labels import EMOTIONS
 from training.lime.dataset import decode_audio, load_lime
 
 CLIP_LEVEL, CLIP_FRACTION = 0.999, 0.001  # more than 0.1 % of samples at full scale is clipping

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import soundfile as sf
 
-from core.bundled import require_bundled
+from core.models.bundled import require_bundled
 from training.lime.config import VoiceConfig
 
 # Every neutral rendering is scaled to this peak so that the loudest emotion at `high`

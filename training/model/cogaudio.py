@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.labels import EMOTIONS
+from core.emotion.labels import EMOTIONS
 from training.model.config import ModelConfig
 from training.model.mel import tokens_per_chunk
 from training.model.projector import UltravoxProjector

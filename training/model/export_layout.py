@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from core.eips import PROMPT_FORMAT_VERSION
+from core.emotion.eips import PROMPT_FORMAT_VERSION
 from training.model.cogaudio import CogAudioModel
 from training.model.config import ModelConfig
 from training.model.llm import llm_source

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from core.bundled import install_hint, require_bundled
+from core.models.bundled import install_hint, require_bundled
 from training.model.config import BUNDLED_LLM
 
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}

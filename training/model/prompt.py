@@ -2,9 +2,9 @@
 
 The chat is rendered with the LLM's own chat template:
 
-    system: core.eips.system_prompt(explicit=...)
+    system: core.emotion.eips.system_prompt(explicit=...)
     user:   "<__media__>"            (audio) or the transcript (text-only baseline)
-    assistant: core.eips.render_target(...) + end-of-turn token
+    assistant: core.emotion.eips.render_target(...) + end-of-turn token
 
 mtmd splits the rendered prompt at the marker, tokenizes each side separately and puts the
 audio embeddings in between (ultravox adds no begin/end text), so `PromptParts` keeps
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.eips import system_prompt
+from core.emotion.eips import system_prompt
 from training.model.mel import AUDIO_MARKER
 
 

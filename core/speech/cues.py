@@ -10,7 +10,7 @@ Cues (Praat through praat-parselmouth, the standard tool of phonetics):
 - `voicing_ratio`: voiced frames / frames with any sound (above the silence floor).
 
 The emotion estimate is a WEAK BASELINE: a nearest-prototype classifier whose prototypes are the
-EMOTIONS.md prosody profiles (core.labels.PROSODY) added to a generic reference voice stored in
+EMOTIONS.md prosody profiles (core.emotion.labels.PROSODY) added to a generic reference voice stored in
 assets/cues/emotion_prototypes.json. Without the speaker's own neutral voice it confuses a
 naturally high voice with excitement; it exists so the cascade has an acoustic hint at all.
 """
@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from core.bundled import ASSETS
-from core.labels import EMOTIONS, INTENSITIES, PROSODY
+from core.models.bundled import ASSETS
+from core.emotion.labels import EMOTIONS, INTENSITIES, PROSODY
 
 SAMPLE_RATE = 16_000
 PROTOTYPES_PATH = ASSETS / "cues" / "emotion_prototypes.json"
@@ -66,7 +66,7 @@ class EmotionEstimate:
 def measure_cues(audio: np.ndarray, words: list | None = None, n_words: int | None = None) -> Cues:
     """Measure the prosodic cues of one utterance (16 kHz mono float32).
 
-    `words` (objects with `.start` and `.end` seconds, e.g. core.asr.Word) adds `rate_wps`;
+    `words` (objects with `.start` and `.end` seconds, e.g. core.speech.asr.Word) adds `rate_wps`;
     without timestamps, `n_words` (the transcript's word count) gives it over the voiced span.
     Silent or unvoiced audio gives zeros rather than an error.
     """

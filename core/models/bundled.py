@@ -17,7 +17,7 @@ _BUNDLED = {
     "vad": ("silero_vad", "data/silero_vad.onnx", "pip install --no-deps silero-vad"),
 }
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]  # core/models/bundled.py -> repo root
 ASSETS = REPO_ROOT / "assets"
 
 

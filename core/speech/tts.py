@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.bundled import require_bundled
+from core.models.bundled import require_bundled
 from core.settings import TtsSettings
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from core.eips import EIPS
+from core.emotion.eips import EIPS
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class Perceived:
 
 @dataclass(frozen=True)
 class Reasoning:
-    """One completed EIPS step (`step` is one of core.eips.STEPS)."""
+    """One completed EIPS step (`step` is one of core.emotion.eips.STEPS)."""
 
     step: str
     text: str
