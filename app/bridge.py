@@ -23,7 +23,7 @@ from PySide6.QtCore import QObject, Signal
 
 from app.workers import Task
 from core.engines.events import Error, Perceived, Reasoning, ReplyDelta
-from core.frames import (
+from core.conversation.frames import (
     EngineEvent,
     Interrupted,
     PlaybackStarted,
@@ -35,7 +35,7 @@ from core.frames import (
     UserTurn,
 )
 from core.settings import Settings
-from core.stages import Frame, StageError
+from core.conversation.stage_framework import Frame, StageError
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +136,7 @@ class ConversationBridge(QObject):
 
     def _load(self, settings: Settings) -> Any:
         """Worker thread: build engine, voice, sink and pipeline; open the audio input."""
-        from core.pipeline import ConversationPipeline
+        from core.conversation.orchestrator import ConversationPipeline
 
         engine, speaker = self.parts.engine, self.parts.speaker
         if engine is None:

@@ -15,7 +15,7 @@ from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter, QTextDocument
 
 from app.conversation_view import describe_cues
 from core.emotion.eips import STEPS
-from core.session_store import SessionInfo, TurnRecord
+from core.store.session_store import SessionInfo, TurnRecord
 
 
 def _clock(ts: float) -> str:

@@ -34,7 +34,7 @@ def _headless_demo() -> int:
     """No screen here: answer one bundled sample utterance and say where the spoken reply went."""
     print("No display found (DISPLAY/WAYLAND_DISPLAY unset): running one demo turn instead of the window.")
     try:
-        from core import demo
+        from core.cli import demo
     except ModuleNotFoundError as exc:
         print(f"the demo is not available in this build ({exc})", file=sys.stderr)
         return 1
@@ -46,7 +46,7 @@ def open_store(settings: Settings, ask_passphrase=None):
 
     `ask_passphrase(message) -> str | None` (None = continue without history). Returns (store, message).
     """
-    from core.session_store import SessionStore, SessionStoreError, WrongPassphraseError, default_store_path
+    from core.store.session_store import SessionStore, SessionStoreError, WrongPassphraseError, default_store_path
 
     path = default_store_path(settings.resolved_data_dir())
     passphrase, message = None, ""

@@ -93,7 +93,7 @@ def _capture(outdir: Path, n_turns: int, timeout: float, tmp: Path) -> int:
     from core.audio.sinks import ArraySink
     from core.audio.sources import QueueSource
     from core.models.bundled import ASSETS
-    from core.session_store import SessionStore
+    from core.store.session_store import SessionStore
     from core.settings import EngineSettings, Settings
 
     outdir.mkdir(parents=True, exist_ok=True)

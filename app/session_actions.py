@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QLineEdit
 from app.conversation_view import ReplyTurnWidget
 from app.dialogs import ConsentDialog, ExportPreview
 from app.export import session_markdown, write_markdown, write_pdf
-from core.session_store import SessionInfo, SessionStoreError
+from core.store.session_store import SessionInfo, SessionStoreError
 
 
 class SessionActions:

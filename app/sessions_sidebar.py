@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.session_store import SessionInfo, SessionStore, SessionStoreError
+from core.store.session_store import SessionInfo, SessionStore, SessionStoreError
 
 
 class SessionsSidebar(QWidget):

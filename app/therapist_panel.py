@@ -6,7 +6,7 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
 from app.mood_chart import MoodPoint, MoodTimeline
-from core.session_store import TurnRecord
+from core.store.session_store import TurnRecord
 
 
 class TherapistPanel(QWidget):

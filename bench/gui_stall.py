@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     from app.main_window import MainWindow
     from core.audio.sinks import ArraySink
     from core.engines.factory import create_engine
-    from core.session_store import SessionStore
+    from core.store.session_store import SessionStore
     from core.settings import EngineSettings, Settings
     from core.speech.tts import Speaker
 

@@ -4,7 +4,7 @@ Speaks the bundled sample utterances in real time into the conversation pipeline
 measures, from the last speech sample fed to the first reply sample written, the median and
 p90 for the streaming pipeline and for a sequential baseline (whole reply, then whole TTS)
 of the same models in the same run, their ratio, a per-stage breakdown, peak RSS and the
-cold start (process start to models ready). See core/latency.py for the method.
+cold start (process start to models ready). See core/cli/latency_bench.py for the method.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def _process_start() -> float:
 
 def _run(args, started: float) -> int:
     from core.audio.pcm import AudioFileError, load_audio
-    from core.latency import run_bench
+    from core.cli.latency_bench import run_bench
 
     quiet_native_logs()
     settings = settings_from(args.settings)
@@ -132,7 +132,7 @@ def _run(args, started: float) -> int:
 
 
 def table(d: dict) -> str:
-    from core.latency import STAGES
+    from core.cli.latency_bench import STAGES
 
     s, q = d["streaming"] or {}, d["sequential"] or {}
     rows = [f"engine: {d['engine']} ({d['model']}); end-of-turn silence {d['min_silence_ms']} ms, "

@@ -74,7 +74,7 @@ def run(args) -> int:
 def _run(args) -> int:
     from core.audio.pcm import AudioFileError, load_audio, save_wav
     from core.audio.sinks import ArraySink
-    from core.pipeline import ConversationPipeline
+    from core.conversation.orchestrator import ConversationPipeline
 
     quiet_native_logs()
     settings = settings_from(args.settings)

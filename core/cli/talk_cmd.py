@@ -26,7 +26,7 @@ from core.cli.common import (
 )
 from core.engines.events import Done, Perceived, Reasoning, ReplyDelta
 from core.engines.events import Error as EngineError
-from core.frames import (
+from core.conversation.frames import (
     EngineEvent,
     Interrupted,
     SafetyOverride,
@@ -34,7 +34,7 @@ from core.frames import (
     UserSpeechEnded,
     UserSpeechStarted,
 )
-from core.stages import StageError
+from core.conversation.stage_framework import StageError
 
 PROG = "cogaudio talk"
 
@@ -142,7 +142,7 @@ def _run(args) -> int:
     from core.audio.pcm import AudioFileError, load_audio
     from core.audio.sinks import AudioDeviceError
     from core.audio.sources import MicrophoneSource, QueueSource
-    from core.pipeline import ConversationPipeline
+    from core.conversation.orchestrator import ConversationPipeline
 
     quiet_native_logs()
     settings = settings_from(args.settings)
@@ -164,7 +164,7 @@ def _run(args) -> int:
     sink = _open_sink(args, settings)
     store = session_id = None
     if not args.no_store:
-        from core.session_store import SessionStore, default_store_path
+        from core.store.session_store import SessionStore, default_store_path
 
         store = SessionStore(default_store_path(settings.resolved_data_dir()))
         session_id = store.new_session(f"Terminal conversation {datetime.now():%Y-%m-%d %H:%M}")

@@ -30,7 +30,7 @@ _NEW_HEADER = re.compile(r"\n\s*(emotion|intent|psychology|strategy|user)\s*:", 
 PerceiveFn = Callable[[str | None, str | None], Perceived]
 
 
-SPRINT_REPLY_CHARS = 40  # as core.turn_stages.FIRST_CLAUSE_CHARS: the first piece the voice speaks
+SPRINT_REPLY_CHARS = 40  # as core.conversation.reply_stages.FIRST_CLAUSE_CHARS: the first piece the voice speaks
 
 
 class TurnStream:

@@ -58,7 +58,7 @@ def make_window(qtbot, tmp_path, gui_settings, models):
     from app.bridge import PipelineParts
     from app.main_window import MainWindow
     from core.audio.sinks import ArraySink
-    from core.session_store import SessionStore
+    from core.store.session_store import SessionStore
 
     windows, stores = [], []
 

@@ -12,7 +12,7 @@ from app.theme import STATE_COLORS
 from core.audio.pcm import load_audio
 from core.audio.sources import QueueSource
 from core.emotion.labels import EMOTIONS
-from core.session_store import SessionStoreError, TurnRecord
+from core.store.session_store import SessionStoreError, TurnRecord
 
 SAMPLES = Path(__file__).resolve().parents[2] / "assets" / "samples"
 

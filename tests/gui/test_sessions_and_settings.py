@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QInputDialog, QMessageBox
 from app.dialogs import ConsentDialog, PassphraseDialog
 from app.gui_main import open_store
 from app.settings_dialog import SettingsDialog
-from core.session_store import SessionStore, TurnRecord, WrongPassphraseError
+from core.store.session_store import SessionStore, TurnRecord, WrongPassphraseError
 from core.settings import load_settings
 
 TURNS = [

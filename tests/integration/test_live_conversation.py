@@ -18,9 +18,9 @@ from core.audio.sinks import ArraySink
 from core.audio.sources import QueueSource
 from core.models.bundled import ASSETS
 from core.engines.factory import create_engine
-from core.frames import Interrupted, PlaybackStarted, SpeechAudio, TurnComplete, UserSpeechStarted
-from core.pipeline import ConversationPipeline
-from core.session_store import SessionStore, default_store_path
+from core.conversation.frames import Interrupted, PlaybackStarted, SpeechAudio, TurnComplete, UserSpeechStarted
+from core.conversation.orchestrator import ConversationPipeline
+from core.store.session_store import SessionStore, default_store_path
 from core.settings import Settings
 from core.speech.tts import Speaker
 

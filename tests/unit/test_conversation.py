@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.conversation import ContextBudget, Conversation
+from core.conversation.history import ContextBudget, Conversation
 
 
 def test_window_drops_the_oldest_turns_first():
@@ -34,7 +34,7 @@ def test_empty_exchanges_are_not_kept():
 def test_the_pipeline_budgets_history_from_the_engine_settings():
     from scripted_engine import ScriptedEngine
 
-    from core.pipeline import ConversationPipeline
+    from core.conversation.orchestrator import ConversationPipeline
     from core.settings import EngineSettings, Settings
 
     settings = Settings(engine=EngineSettings(n_ctx=4096, max_tokens=128))

@@ -9,8 +9,8 @@ from core.cli.bench_cmd import table
 from core.cli.reply_cmd import out_paths
 from core.cli.talk_cmd import Printer
 from core.engines.events import Done, Perceived, ReplyDelta
-from core.frames import EngineEvent, Interrupted, TurnComplete, UserSpeechEnded
-from core.latency import BenchResult, TurnLatency
+from core.conversation.frames import EngineEvent, Interrupted, TurnComplete, UserSpeechEnded
+from core.cli.latency_bench import BenchResult, TurnLatency
 
 
 def test_out_paths_number_by_input_position():

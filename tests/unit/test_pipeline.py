@@ -10,7 +10,7 @@ import pytest
 from scripted_engine import ScriptedEngine
 
 from core.audio.sinks import ArraySink
-from core.frames import (
+from core.conversation.frames import (
     EngineEvent,
     Interrupted,
     PlaybackStarted,
@@ -19,8 +19,8 @@ from core.frames import (
     SpeechAudio,
     TurnComplete,
 )
-from core.pipeline import ConversationPipeline
-from core.session_store import SessionStore
+from core.conversation.orchestrator import ConversationPipeline
+from core.store.session_store import SessionStore
 from core.settings import SafetySettings, Settings
 from core.speech.tts import Speaker
 

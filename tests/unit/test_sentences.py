@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.sentences import SentenceSplitter, split_sentences
+from core.conversation.sentences import SentenceSplitter, split_sentences
 
 
 def test_sentence_leaves_as_soon_as_its_end_is_certain():

@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from core.session_store import (
+from core.store.session_store import (
     SessionStore,
     SessionStoreError,
     TurnRecord,

@@ -6,7 +6,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from core.stages import Frame, Stage, StageError, StagePipeline, run_stage
+from core.conversation.stage_framework import Frame, Stage, StageError, StagePipeline, run_stage
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The four stages of a turn: engine, sentences, TTS, playback (composed by core.pipeline).
+"""The four stages of a turn: engine, sentences, TTS, playback (composed by core.conversation.orchestrator).
 
 - EngineStage:   UserTurn -> engine.respond() events; crisis check on the transcript and reply
 - SentenceStage: ReplyDelta -> Sentence, with the prosody for this reply (perceived emotion
@@ -7,7 +7,7 @@
 - PlaybackStage: SpeechAudio -> sink; ReplyEnd -> TurnFinished; holds early-started turns
                  until their end is confirmed
 Each one only reads its frame and pushes frames; cancellation comes through the turn's
-cancel Event (core.stages' interrupt lane).
+cancel Event (core.conversation.stage_framework' interrupt lane).
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from contextlib import contextmanager, nullcontext
 
 import numpy as np
 
-from core.conversation import Conversation
+from core.conversation.history import Conversation
 from core.engines.base import Engine
 from core.engines.events import Done, Error, Perceived, Reasoning, ReplyDelta
-from core.frames import (
+from core.conversation.frames import (
     EngineEvent,
     PlaybackStarted,
     ReplyEnd,
@@ -33,8 +33,8 @@ from core.frames import (
     UserTurn,
 )
 from core.safety import SafetyCheck
-from core.sentences import SentenceSplitter
-from core.stages import Frame, Push, Stage
+from core.conversation.sentences import SentenceSplitter
+from core.conversation.stage_framework import Frame, Push, Stage
 from core.speech.tts import Prosody, Speaker, prosody_for
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """The conversation turn orchestrator: source -> VAD -> engine -> sentences -> TTS -> sink.
 
-`ConversationPipeline` composes the stages of core.stages on worker threads:
+`ConversationPipeline` composes the stages of core.conversation.stage_framework on worker threads:
 
     listener thread: source frames -> StreamingVad -> UserTurn        (and barge-in)
     EngineStage:     UserTurn -> engine.respond() events, crisis check on transcript and reply
@@ -24,7 +24,7 @@ utterance so far (core.speech.asr_prefetch); the early-started turn then finds i
 (nearly) ready. Setting asr.prefetch.
 
 Voice first: while a reply's first sentence is synthesised, generation of the rest pauses
-(core.turn_stages.VoiceFirst), so that the voice starts as soon as it can.
+(core.conversation.reply_stages.VoiceFirst), so that the voice starts as soon as it can.
 
 `streaming=False` gives the sequential baseline for benchmarks: the whole reply is
 generated, then the whole reply synthesised, then played.
@@ -39,16 +39,16 @@ import time
 import numpy as np
 
 from core.audio.sinks import ArraySink
-from core.conversation import ContextBudget, Conversation
+from core.conversation.history import ContextBudget, Conversation
 from core.engines.base import Engine, prefetch
 from core.engines.events import Error
-from core.frames import EngineEvent, Interrupted, TurnComplete, UserSpeechEnded, UserSpeechStarted, UserTurn
+from core.conversation.frames import EngineEvent, Interrupted, TurnComplete, UserSpeechEnded, UserSpeechStarted, UserTurn
 from core.safety import SafetyCheck
 from core.settings import Settings
-from core.stages import NO_TURN, Frame, Observer, StagePipeline, notify
+from core.conversation.stage_framework import NO_TURN, Frame, Observer, StagePipeline, notify
 from core.speech.tts import Speaker
-from core.turn_stages import EngineStage, PlaybackStage, SentenceStage, TtsStage, VoiceFirst
-from core.turns import TurnRecorder
+from core.conversation.reply_stages import EngineStage, PlaybackStage, SentenceStage, TtsStage, VoiceFirst
+from core.conversation.recorder import TurnRecorder
 from core.speech.vad import SpeechEnded, SpeechPaused, SpeechQuieted, SpeechResumed, SpeechStarted, StreamingVad
 
 __all__ = ["ConversationPipeline", "EngineStage", "SentenceStage", "TtsStage", "PlaybackStage"]

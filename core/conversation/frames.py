@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.engines.events import Event
-from core.stages import Frame
+from core.conversation.stage_framework import Frame
 from core.speech.tts import Prosody
 
 
@@ -105,7 +105,7 @@ class Interrupted(Frame):
 
 @dataclass(frozen=True)
 class TurnComplete(Frame):
-    """The turn's record, as stored (`record` is a core.session_store.TurnRecord)."""
+    """The turn's record, as stored (`record` is a core.store.session_store.TurnRecord)."""
 
     record: object
     turn_id: int | None = None  # row id in the session store, when one is attached

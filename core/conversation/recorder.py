@@ -16,9 +16,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from core.conversation import Conversation
+from core.conversation.history import Conversation
 from core.engines.events import Done, Error, Perceived, Reasoning, ReplyDelta
-from core.frames import (
+from core.conversation.frames import (
     EngineEvent,
     Interrupted,
     PlaybackStarted,
@@ -29,7 +29,7 @@ from core.frames import (
     TurnFinished,
     UserTurn,
 )
-from core.stages import Frame, StageError
+from core.conversation.stage_framework import Frame, StageError
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +123,7 @@ class TurnRecorder:
             t.errors.append(ev.message)
 
     def _complete(self, turn: int, interrupted: bool) -> None:
-        from core.session_store import TurnRecord
+        from core.store.session_store import TurnRecord
 
         with self._lock:
             t = self._turns.pop(turn, None)

@@ -5,7 +5,7 @@ the first Quick-start command still shows the whole loop working: the recording 
 through the same pipeline as a live conversation (engine -> sentences -> TTS) and the
 reply's audio is written to a file whose path is printed.
 
-    python -m core.demo [--input FILE] [--out OUT.wav] [--engine auto|cascade|audio-llm]
+    python -m core.cli.demo [--input FILE] [--out OUT.wav] [--engine auto|cascade|audio-llm]
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ PROG = "cogaudio demo"
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m core.demo", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m core.cli.demo", description=__doc__.splitlines()[0])
     p.add_argument("--input", default=str(DEMO_SAMPLE), help="utterance to answer (default: a bundled sample)")
     p.add_argument("--out", default=None, help="where to write the spoken reply (default: <data dir>/demo/reply.wav)")
     p.add_argument("--engine", choices=["auto", "cascade", "audio-llm"], default=None)
@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
 def _demo(args) -> int:
     from core.audio.pcm import AudioFileError, load_audio, save_wav
     from core.audio.sinks import ArraySink
-    from core.pipeline import ConversationPipeline
+    from core.conversation.orchestrator import ConversationPipeline
 
     quiet_native_logs()
     settings = settings_from(args.settings)

@@ -1,0 +1,1 @@
+"""Storage: the session record (conversations and turns) in SQLite."""
