@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from app.crisis_panel import region_names
 from app.indicators import LevelMeter
+from core.audio.pcm import SAMPLE_RATE
 from core.emotion.eips import DEFAULT_PERSONA
 from core.settings import Settings, SettingsError, _explain, save_settings
 
@@ -73,7 +74,7 @@ class _LevelProbe(QObject):
             def callback(indata, _frames, _time, _status) -> None:  # PortAudio thread
                 self.level.emit(float(np.sqrt(np.mean(np.square(indata)))))
 
-            self._stream = sd.InputStream(device=device, channels=1, samplerate=16000, callback=callback)
+            self._stream = sd.InputStream(device=device, channels=1, samplerate=SAMPLE_RATE, callback=callback)
             self._stream.start()
         except Exception as exc:
             self._stream = None

@@ -22,8 +22,8 @@ import soundfile
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from core.audio.pcm import SAMPLE_RATE, load_audio, resample  # noqa: E402
 from core.speech.asr import SpeechRecognizer  # noqa: E402
-from core.audio.pcm import load_audio, resample  # noqa: E402
 from core.settings import AsrSettings  # noqa: E402
 
 
@@ -35,7 +35,7 @@ def _rows(data: str, n: int) -> list[tuple[np.ndarray, str]]:
         out = []
         for r in test:
             a, rate = soundfile.read(io.BytesIO(r["audio"]["bytes"]), dtype="float32")  # stored undecoded
-            out.append((resample(a, rate, 16_000), r["text"]))
+            out.append((resample(a, rate, SAMPLE_RATE), r["text"]))
         return out
     import csv
 
@@ -79,7 +79,7 @@ def _compare(title: str, rows: list[tuple[np.ndarray, str]], paths: dict[str, Sp
             hyps[name].append(_norm(asr.transcribe(audio).text))
             times[name].append((time.perf_counter() - t) * 1000)
     refs = [_norm(text) for _, text in rows]
-    durations = [a.size / 16_000 for a, _ in rows]
+    durations = [a.size / SAMPLE_RATE for a, _ in rows]
     print(f"{title}: {len(rows)} turns, {min(durations):.1f}-{max(durations):.1f} s (median {statistics.median(durations):.1f} s)")
     print(f"{'path':<30} {'median ms':>10} {'WER':>7} {'empty':>6}")
     base = statistics.median(times["padded 30 s (faster-whisper)"])

@@ -14,8 +14,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from core.models.bundled import ASSETS
+from core.audio.pcm import SAMPLE_RATE
 from core.cli.common import CliError, err, load_runtime, quiet_native_logs, settings_from
+from core.models.bundled import ASSETS
 
 DEMO_SAMPLE = ASSETS / "samples" / "tired.wav"
 PROG = "cogaudio demo"
@@ -54,7 +55,7 @@ def _demo(args) -> int:
     except AudioFileError as exc:
         raise CliError(f"error: {exc}", 2) from None
     out = Path(args.out) if args.out else settings.resolved_data_dir() / "demo" / "reply.wav"
-    print(f"demo: answering {args.input} ({len(audio) / 16000:.1f} s); loading models...", flush=True)
+    print(f"demo: answering {args.input} ({len(audio) / SAMPLE_RATE:.1f} s); loading models...", flush=True)
     runtime = load_runtime(settings, args.engine, PROG)
     sink = ArraySink()
     try:

@@ -38,6 +38,7 @@ import time
 
 import numpy as np
 
+from core.audio.pcm import SAMPLE_RATE
 from core.audio.sinks import ArraySink
 from core.conversation.history import ContextBudget, Conversation
 from core.engines.base import Engine, prefetch
@@ -298,7 +299,7 @@ class ConversationPipeline:
                 self.recorder.set_endpoint(turn, endpoint_ms)
                 self.release(turn)
             self.stages.publish(UserSpeechEnded(turn, decision.decision_s, decision.speech_end_s,
-                                                len(decision.audio) / 16000, time.perf_counter()))
+                                                len(decision.audio) / SAMPLE_RATE, time.perf_counter()))
 
     def wait_listener(self, timeout: float | None = None) -> None:
         if self._listener is not None:
@@ -324,9 +325,9 @@ class ConversationPipeline:
             seen = len(opened)
             source.push(clip)
             speed = source.speed if source.speed > 0 else 50.0
-            patience = (len(clip) / 16000 + self.settings.vad.min_silence_ms / 1000 + 3.0) / speed + 5.0
+            patience = (len(clip) / SAMPLE_RATE + self.settings.vad.min_silence_ms / 1000 + 3.0) / speed + 5.0
             if not ended.wait(patience):
-                log.warning("no speech found in a recording of %.1f s; skipped", len(clip) / 16000)
+                log.warning("no speech found in a recording of %.1f s; skipped", len(clip) / SAMPLE_RATE)
                 continue
             for turn in opened[seen:]:
                 self.wait(turn)

@@ -9,9 +9,10 @@ from typing import Protocol
 
 import numpy as np
 
+from core.audio.pcm import SAMPLE_RATE  # every engine takes 16 kHz mono float32 PCM in [-1, 1]
 from core.engines.events import Event
 
-SAMPLE_RATE = 16_000  # every engine takes 16 kHz mono float32 PCM in [-1, 1]
+__all__ = ["SAMPLE_RATE", "Engine", "HistoryTurn", "prefetch"]
 
 
 @dataclass(frozen=True)

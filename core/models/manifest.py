@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -26,17 +25,16 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from core.models.bundled import ASSETS, bundled_path, install_hint
 from core.emotion.eips import PROMPT_FORMAT_VERSION
 from core.emotion.labels import EMOTIONS
+from core.models.audio_tokens import stack_factor_is_safe
+from core.models.bundled import ASSETS, bundled_path, install_hint
 
 MANIFEST_FORMAT = "cogaudio-model-manifest"
 MANIFEST_VERSION = 1
 DEFAULT_MANIFEST = ASSETS / "models" / "manifest.json"
 BUNDLED_LLM = "bundled:llm"  # base-model source that resolves through core.models.bundled
 
-# mtmd pads audio to 30 s chunks: 3000 mel frames, halved by the encoder's stride-2 conv.
-_MEL_FRAMES_PER_CHUNK = 3000
 SUPPORTED_PROJECTORS = ("ultravox",)
 
 
@@ -120,23 +118,6 @@ def _sha256_cached(path_str: str, size: int, mtime_ns: int, chunk: int = 1 << 20
         while block := f.read(chunk):
             h.update(block)
     return h.hexdigest()
-
-
-def stack_factor_is_safe(stack_factor: int) -> bool:
-    """True when mtmd's two token counts agree for an ultravox projector with this stack factor.
-
-    clip.cpp computes the expected count as ceil(3000/s)//2 while the graph produces
-    ceil(1500/s) rows; when they differ (s = 7, 8, 11, 13, 14, ...) it aborts the process.
-    """
-    if stack_factor < 1:
-        return False
-    frames = _MEL_FRAMES_PER_CHUNK
-    return math.ceil(frames / stack_factor) // 2 == math.ceil(frames / 2 / stack_factor)
-
-
-def audio_tokens_per_chunk(stack_factor: int) -> int:
-    """Embeddings an ultravox projector gives for one 30 s chunk (150 at stack factor 10)."""
-    return math.ceil(_MEL_FRAMES_PER_CHUNK / 2 / stack_factor)
 
 
 def read_gguf_metadata(path: Path, what: str) -> dict[str, object]:

@@ -21,11 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
+from core.audio.pcm import SAMPLE_RATE
 from core.speech.asr_prefetch import TranscriptPrefetch
 from core.models.bundled import require_bundled
 from core.settings import AsrSettings
-
-SAMPLE_RATE = 16_000
 SHORT_MAX_S = 15.0  # from here on the window would be 30 s anyway: faster-whisper's own path
 # The window is twice the turn and at least 10 s. Measured on LIME test voices
 # (bench/asr_context.py): tighter windows (turn + 1 s, or a 4-6 s floor) make the decoder

@@ -24,6 +24,8 @@ from typing import Generic, TypeVar
 
 import numpy as np
 
+from core.audio.pcm import SAMPLE_RATE
+
 T = TypeVar("T")
 
 
@@ -37,7 +39,7 @@ class TranscriptPrefetch(Generic[T]):
     """`start(audio)` transcribes in the background (the latest request wins); `take(audio)`
     gives the Future of a matching prefetch, or None."""
 
-    def __init__(self, transcribe: Callable[[np.ndarray], T], max_extra_s: float = 1.0, sample_rate: int = 16_000) -> None:
+    def __init__(self, transcribe: Callable[[np.ndarray], T], max_extra_s: float = 1.0, sample_rate: int = SAMPLE_RATE) -> None:
         self._transcribe = transcribe
         self._max_extra = int(max_extra_s * sample_rate)
         self._lock = threading.Lock()

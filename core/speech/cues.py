@@ -24,10 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from core.models.bundled import ASSETS
+from core.audio.pcm import SAMPLE_RATE
 from core.emotion.labels import EMOTIONS, INTENSITIES, PROSODY
-
-SAMPLE_RATE = 16_000
+from core.models.bundled import ASSETS
 PROTOTYPES_PATH = ASSETS / "cues" / "emotion_prototypes.json"
 _HOP_S = 0.01
 _SILENCE_FLOOR_DB = 25.0

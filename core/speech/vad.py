@@ -19,10 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from core.audio.pcm import SAMPLE_RATE
 from core.models.bundled import require_bundled
 from core.settings import VadSettings
-
-SAMPLE_RATE = 16_000
 WINDOW = 512  # Silero's window at 16 kHz (32 ms)
 CONTEXT = 64  # samples of the previous window the v5+ model expects in front of each window
 WINDOW_MS = WINDOW * 1000 / SAMPLE_RATE

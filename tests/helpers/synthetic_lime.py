@@ -16,10 +16,10 @@ import pyarrow as pa
 import soundfile as sf
 from datasets import Dataset, DatasetDict
 
+from core.audio.pcm import SAMPLE_RATE as SR
 from core.emotion.labels import EMOTION_ID, EMOTIONS, PROSODY
 from training.lime.dataset import lime_features
 
-SR = 16000
 
 
 def render(emotion: str, intensity: str, f0: float, seed: int, seconds: float = 1.0) -> np.ndarray:

@@ -14,10 +14,11 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("llama_cpp")
 
+from core.models.audio_tokens import n_audio_tokens  # noqa: E402
 from core.models.bundled import require_bundled  # noqa: E402
 from training.model.cogaudio import build_encoder  # noqa: E402
 from training.model.config import ModelConfig  # noqa: E402
-from training.model.mel import log_mel_chunks, n_audio_tokens  # noqa: E402
+from training.model.mel import log_mel_chunks  # noqa: E402
 from training.model.projector import UltravoxProjector  # noqa: E402
 
 SR = 16000

@@ -1,34 +1,14 @@
-"""Log-mel chunks and audio-token counts follow llama.cpp mtmd's rules (mtmd-audio.cpp, clip.cpp)."""
+"""Log-mel chunks follow llama.cpp mtmd's rules (mtmd-audio.cpp); token counts: test_audio_tokens.py."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from training.model.mel import FRAMES_PER_CHUNK, log_mel_chunks, n_audio_tokens, n_chunks, tokens_per_chunk
+from core.models.audio_tokens import FRAMES_PER_CHUNK
+from training.model.mel import log_mel_chunks
 
 SR = 16000
-
-
-@pytest.mark.parametrize(("n_samples", "chunks"), [
-    (1, 1), (SR, 1), (29 * SR, 1), (479_839, 1),  # n_len = (n + 480000) // 160 + 1 < 6000
-    (479_840, 2), (30 * SR, 2), (59 * SR, 2), (60 * SR, 3),  # the incomplete tail chunk is dropped
-])
-def test_chunk_count_follows_mtmd_padding(n_samples, chunks):
-    assert n_chunks(n_samples) == chunks
-
-
-def test_tokens_per_chunk_for_the_stack_factors_llama_cpp_accepts():
-    assert tokens_per_chunk(10) == 150  # 1500 encoder frames / 10
-    assert tokens_per_chunk(12) == 125
-    assert n_audio_tokens(4 * SR, 10) == 150
-    assert n_audio_tokens(45 * SR, 10) == 300
-
-
-@pytest.mark.parametrize("bad", [7, 8, 11, 13, 14])
-def test_stack_factors_that_make_llama_cpp_abort_are_refused(bad):
-    with pytest.raises(ValueError, match="use 10 or 12"):
-        tokens_per_chunk(bad)
 
 
 def test_log_mel_chunks_shape_range_and_padding():

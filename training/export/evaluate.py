@@ -36,7 +36,7 @@ def held_out_rows(data: Path, out_dir: Path, split: str = "test", kinds: tuple[s
     from datasets import load_from_disk
 
     from training.eval.emotion_eval import pick_rows
-    from training.model.mel import SAMPLE_RATE
+    from core.audio.pcm import SAMPLE_RATE
     from training.stages.data import row_audio
 
     ds = load_from_disk(str(data))[split]

@@ -103,7 +103,7 @@ def write_mmproj(
     audio_tail_tokens: int | None = None,
 ) -> Path:
     """Write the mmproj GGUF; refuses stack factors that make llama.cpp abort."""
-    from core.models.manifest import stack_factor_is_safe
+    from core.models.audio_tokens import stack_factor_is_safe
 
     if not stack_factor_is_safe(stack_factor):
         raise ValueError(f"stack factor {stack_factor} makes llama.cpp abort at run time; use 10 or 12")

@@ -131,7 +131,8 @@ class LlamaCppAudio:
         mem = ll.llama_get_memory(self.ctx)
         ll.llama_memory_clear(mem, True)
         chunks = self._chunks(prompt, audio)
-        from core.engines.mtmd_eval import eval_chunks, speech_tokens
+        from core.engines.mtmd_eval import eval_chunks
+        from core.models.audio_tokens import speech_tokens
 
         keep = None if self.audio_tail_tokens is None else speech_tokens(len(audio), self.stack_factor, self.audio_tail_tokens)
         try:
@@ -171,7 +172,7 @@ def torch_greedy(model, audio: np.ndarray, explicit: bool, n_tokens: int = 8) ->
     """(next-token logits, first greedy tokens, rendered prompt text) from the PyTorch model."""
     import torch
 
-    from core.engines.mtmd_eval import speech_tokens
+    from core.models.audio_tokens import speech_tokens
     from training.model.cogaudio import Segmented
     from training.model.mel import AUDIO_MARKER, log_mel_chunks
     from training.model.prompt import audio_prompt, render_chat

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.audio.pcm import SAMPLE_RATE
 from core.models.bundled import require_bundled
 
 _NORM = re.compile(r"[^a-z0-9']+")
@@ -87,7 +88,7 @@ class WhisperAligner:
         self._model = WhisperModel(path, device="cpu", compute_type="int8", cpu_threads=threads)
 
     def align(self, text: str, samples: np.ndarray, rate: int) -> list[Word]:
-        if rate != 16000:
+        if rate != SAMPLE_RATE:
             raise ValueError(f"WhisperAligner needs 16 kHz audio, got {rate} Hz")
         segments, _ = self._model.transcribe(
             samples.astype(np.float32), language="en", beam_size=1, word_timestamps=True,

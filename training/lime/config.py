@@ -12,6 +12,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, Field, field_validator
 
+from core.audio.pcm import SAMPLE_RATE
 from core.emotion.labels import EMOTIONS, INTENSITIES
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -51,7 +52,7 @@ class CorpusConfig(BaseModel):
 class LimeConfig(BaseModel):
     seed: int = Field(0, description="Seed for every random choice; the same seed gives the same dataset.")
     backend: Literal["piper+prosody", "parler"] = Field("piper+prosody", description="Rendering backend (see training/lime/backends.py).")
-    sample_rate: int = Field(16000, description="Rate of the stored audio.")
+    sample_rate: int = Field(SAMPLE_RATE, description="Rate of the stored audio.")
     text_pool: Path = Field(DATA_DIR / "pool.txt", description="One sentence per line; '#' starts a comment.")
     conflict_texts: Path = Field(DATA_DIR / "conflict.txt", description="'emotion<TAB>sentence' lines with emotional words for conflict rows.")
     max_texts: int | None = Field(None, description="Keep at most this many texts after filtering (sorted by seed hash).")

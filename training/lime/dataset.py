@@ -20,6 +20,7 @@ from datasets import Audio, Dataset, DatasetDict, DatasetInfo, Features, List, V
 from datasets.arrow_writer import ArrowWriter
 from tqdm import tqdm
 
+from core.audio.pcm import SAMPLE_RATE
 from core.emotion.labels import EMOTION_ID
 from training.lime.config import LimeConfig
 from training.lime.plan import SPLITS, Group
@@ -29,7 +30,7 @@ _WORD = {"word": Value("string"), "start": Value("float32"), "end": Value("float
 _SEGMENT = {"start": Value("float32"), "end": Value("float32"), "emotion": Value("string"), "intensity": Value("string")}
 
 
-def lime_features(sample_rate: int = 16000) -> Features:
+def lime_features(sample_rate: int = SAMPLE_RATE) -> Features:
     return Features({
         "id": Value("string"),
         "audio": Audio(sampling_rate=sample_rate, decode=False),

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from core.audio.pcm import SAMPLE_RATE
 from core.emotion.labels import EMOTIONS
 from training.lime.dataset import decode_audio, load_lime
 
@@ -123,7 +124,7 @@ def verify(path: Path, options: VerifyOptions | None = None) -> VerifyReport:
     emotions, intensities = Counter(), Counter()
     rows = 0
     for split, ds in data.items():
-        rate = ds.features["audio"].sampling_rate or 16000
+        rate = ds.features["audio"].sampling_rate or SAMPLE_RATE
         for row in tqdm(ds, desc=f"verify {split}", unit="row"):
             rows += 1
             ids[row["id"]] += 1

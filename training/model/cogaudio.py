@@ -16,8 +16,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from core.emotion.labels import EMOTIONS
+from core.models.audio_tokens import tokens_per_chunk
 from training.model.config import ModelConfig
-from training.model.mel import tokens_per_chunk
 from training.model.projector import UltravoxProjector
 
 IGNORE = -100

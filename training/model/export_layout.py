@@ -22,10 +22,11 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from core.emotion.eips import PROMPT_FORMAT_VERSION
+from core.models.audio_tokens import tokens_per_chunk
 from training.model.cogaudio import CogAudioModel
 from training.model.config import ModelConfig
 from training.model.llm import llm_source
-from training.model.mel import AUDIO_MARKER, tokens_per_chunk
+from training.model.mel import AUDIO_MARKER
 
 
 def audio_state_dict(model: CogAudioModel) -> dict[str, torch.Tensor]:

@@ -11,9 +11,8 @@ The run-time engine feeds audio to the model through mtmd (tools/mtmd/mtmd-audio
 * chunking: 3000-frame chunks, and the last incomplete chunk is dropped (it is always
   padding), so a 4 s clip gives one chunk and a 30 s clip gives two.
 
-Every chunk then becomes 1500 encoder frames and, for the ultravox projector, ceil(1500 /
-stack) embeddings. mtmd counts tokens by its own rule (clip_n_output_tokens); where the two
-disagree (stack 7, 8, 11, 13, 14) llama.cpp aborts, so those stack factors are refused here.
+How many embeddings each chunk becomes (and which stack factors llama.cpp refuses) is
+core.models.audio_tokens, shared with the run-time engine.
 
 Written by hand with numpy because no library reproduces mtmd's padding and floor; the mel
 filter bank itself comes from transformers' audio_utils (same Slaney formula as mtmd).
@@ -21,17 +20,13 @@ filter bank itself comes from transformers' audio_utils (same Slaney formula as 
 
 from __future__ import annotations
 
-import math
 from functools import lru_cache
 
 import numpy as np
 
-SAMPLE_RATE = 16_000
-N_FFT = 400
-HOP = 160
-CHUNK_SECONDS = 30
-FRAMES_PER_CHUNK = 3000  # mel frames per 30 s chunk
-ENCODER_FRAMES_PER_CHUNK = 1500  # after the stride-2 conv of the Whisper encoder
+from core.audio.pcm import SAMPLE_RATE  # the one rate the app records, the model hears and training uses
+from core.models.audio_tokens import CHUNK_SECONDS, FRAMES_PER_CHUNK, HOP, N_FFT
+
 MEL_FLOOR = 5.960464477539063e-08  # mtmd filter_params.mel_floor (2**-24)
 AUDIO_MARKER = "<__media__>"  # mtmd_default_marker(): where the audio embeddings go
 
@@ -52,34 +47,6 @@ def mel_filters(n_mels: int) -> np.ndarray:
 def _hann() -> np.ndarray:
     i = np.arange(N_FFT)
     return (0.5 * (1.0 - np.cos(2.0 * np.pi * i / N_FFT))).astype(np.float32)  # periodic
-
-
-def n_mel_frames(n_samples: int) -> int:
-    """Length of mtmd's full (padded) spectrogram for `n_samples` of audio."""
-    n = max(n_samples, N_FFT // 2 + 1)
-    return (n + SAMPLE_RATE * CHUNK_SECONDS) // HOP + 1
-
-
-def n_chunks(n_samples: int) -> int:
-    """How many 30 s chunks mtmd makes from `n_samples` (the incomplete tail is dropped)."""
-    return n_mel_frames(n_samples) // FRAMES_PER_CHUNK
-
-
-def tokens_per_chunk(stack_factor: int) -> int:
-    """Embeddings per chunk for the ultravox projector, refusing stack factors llama.cpp rejects."""
-    graph = math.ceil(ENCODER_FRAMES_PER_CHUNK / stack_factor)  # build_stack pads, then views
-    counted = (math.ceil(FRAMES_PER_CHUNK / stack_factor) * stack_factor // stack_factor) // 2
-    if graph != counted:
-        raise ValueError(
-            f"stack factor {stack_factor} makes llama.cpp abort (graph gives {graph} tokens, "
-            f"clip_n_output_tokens counts {counted}); use 10 or 12"
-        )
-    return graph
-
-
-def n_audio_tokens(n_samples: int, stack_factor: int) -> int:
-    """Total embeddings mtmd inserts for a clip of `n_samples` (16 kHz)."""
-    return n_chunks(n_samples) * tokens_per_chunk(stack_factor)
 
 
 def log_mel_chunks(audio: np.ndarray, n_mels: int = 80) -> np.ndarray:

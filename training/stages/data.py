@@ -15,11 +15,12 @@ import numpy as np
 import torch
 from scipy.signal import resample_poly
 
+from core.audio.pcm import SAMPLE_RATE
 from core.emotion.eips import EIPS, render_target
-from core.engines.mtmd_eval import speech_tokens
 from core.emotion.labels import EMOTION_ID
+from core.models.audio_tokens import speech_tokens
 from training.model.cogaudio import Segmented
-from training.model.mel import SAMPLE_RATE, log_mel_chunks
+from training.model.mel import log_mel_chunks
 from training.model.prompt import PromptParts, audio_prompt, target_ids
 
 ANNOTATION_COLUMNS = ("eips_emotion", "eips_intent", "eips_psychology", "eips_strategy", "response", "annotator")
