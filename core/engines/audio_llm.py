@@ -40,17 +40,12 @@ from core.speech.cues import measure_cues
 from core.emotion.eips import system_prompt
 from core.engines.base import SAMPLE_RATE, HistoryTurn
 from core.engines.llm_runtime import ThreadSprint, batch_threads, default_threads, gpu_layers
-from core.engines.mtmd_eval import chunk_text_tokens, eval_chunks, speech_tokens
+from core.engines.mtmd_eval import chunk_text_tokens, eval_chunks
 from core.engines.turn_stream import LEAD, NUDGE, RESPONSE_HEAD, TurnStream, ms_since
 from core.engines.events import Error, Event, Perceived
 from core.emotion.labels import EMOTIONS
-from core.models.manifest import (
-    ModelAssetError,
-    audio_tokens_per_chunk,
-    check_adapter,
-    check_llm,
-    check_projector,
-)
+from core.models.audio_tokens import n_audio_tokens, speech_tokens, tokens_per_chunk
+from core.models.manifest import ModelAssetError, check_adapter, check_llm, check_projector
 from core.models.manifest import audio_tail_tokens as audio_tail_tokens_of
 from core.settings import Settings
 
@@ -146,7 +141,7 @@ class AudioLLMEngine:
         if self.lora_path is not None:
             check_adapter(self.lora_path, arch)
         stack = int(projector.get("clip.audio.projector.stack_factor") or 1)
-        self._tokens_per_chunk = audio_tokens_per_chunk(stack)
+        self._tokens_per_chunk = tokens_per_chunk(stack)
         self._stack, self._n_embd = stack, n_embd
         # None: every embedding of mtmd's padded 30 s chunk; an int: the model was trained on the
         # speech part only, so the LLM gets the embeddings covering the speech plus this many
@@ -257,8 +252,8 @@ class AudioLLMEngine:
             yield Error("no audio and no text to answer; speak for longer or type a message", stage="engine")
             return
         # mtmd pads audio to whole 30 s chunks, each giving a fixed number of embeddings
-        chunks = 0 if pcm is None else math.ceil(pcm.size / (30 * SAMPLE_RATE))
-        prompt = self._prompt(history, chunks * self._tokens_per_chunk, text) + LEAD
+        audio_tokens = 0 if pcm is None else n_audio_tokens(pcm.size, self._stack)
+        prompt = self._prompt(history, audio_tokens, text) + LEAD
         side = _SideListener(self.asr, pcm, timings) if pcm is not None and self.asr is not None else None
         n_past = self._eval_prompt(prompt, pcm)
         timings["audio_prefill_ms"] = ms_since(t0)

@@ -10,25 +10,15 @@ prompt evaluation ~6x shorter on a CPU. mtmd has no option for this, so the audi
 encoded with `mtmd_encode_chunk` and its first embeddings are decoded here; text chunks
 still go through mtmd's own `mtmd_helper_eval_chunk_single`.
 
-Training and run time use the same count (`speech_tokens`), so the model sees exactly what
-it was trained on.
+Training and run time use the same count (core.models.audio_tokens.speech_tokens), so the
+model sees exactly what it was trained on.
 """
 
 from __future__ import annotations
 
 import ctypes
 
-HOP = 160  # Whisper mel hop (samples)
 _TEXT_CHUNK = 0  # MTMD_INPUT_CHUNK_TYPE_TEXT
-
-
-def speech_tokens(n_samples: int, stack_factor: int, tail: int) -> int:
-    """Audio embeddings that cover `n_samples` of 16 kHz audio, plus `tail` more.
-
-    One embedding spans 2 * HOP * stack_factor samples (the encoder's stride-2 convolution
-    over hop-160 frames, then the projector's frame stacking): 0.2 s at stack factor 10."""
-    per_token = 2 * HOP * stack_factor
-    return max(1, -(-int(n_samples) // per_token)) + max(0, int(tail))
 
 
 def eval_chunks(ll, mt, mctx, ctx, chunks, n_batch: int, n_embd: int, keep_audio: int | None, n_past: int = 0,

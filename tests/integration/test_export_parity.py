@@ -157,7 +157,7 @@ def test_trimmed_audio_matches_pytorch_and_shortens_the_prompt(exported, tmp_pat
     """A model trained on the speech part only (audio_tail_tokens): llama.cpp gets the same
     few embeddings PyTorch used, so parity holds, and the prompt is far shorter."""
     from core.engines.audio_llm import AudioLLMEngine
-    from core.engines.mtmd_eval import speech_tokens
+    from core.models.audio_tokens import speech_tokens
     from core.models.manifest import AUDIO_TAIL_KEY, read_gguf_metadata
     from training.export.exporter import write_projector
     from training.export.parity import LlamaCppAudio, cosine, torch_greedy
