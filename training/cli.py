@@ -1,4 +1,4 @@
-"""`cogaudio-train <stage>`: lime, eips, sft, export, quantize, pipeline.
+"""`cogaudio-train <stage>`: lime, corpora, eips, sft, export, quantize, pipeline.
 
 Each stage module exposes add_parser(subparsers) and registers its own subcommand.
 """
@@ -11,6 +11,7 @@ import sys
 
 STAGE_MODULES = [
     "training.lime.cli",
+    "training.lime.corpora_cli",
     "training.eips_annotate.cli",
     "training.stages.cli",
     "training.export.cli",
