@@ -141,11 +141,19 @@ def test_balance_tables_count_the_manifest(prepared):
     assert "found 23 = used 1 + converted 11 + skipped 11" in printed
 
 
-def test_a_second_run_writes_the_same_manifest(prepared, capsys):
-    out, _, _, _ = prepared
+def test_a_second_run_writes_the_same_manifest_and_a_changed_file_changes_the_fingerprint(prepared, capsys):
+    out, report, _, corpora = prepared
     first = (out / "manifest.jsonl").read_bytes()
     assert main(["corpora", "prepare", "--config", str(out.parent / "corpora.yaml")]) == 0
     assert (out / "manifest.jsonl").read_bytes() == first
+    again = json.loads((out / "build_report.json").read_text())
+    assert {k: v["fingerprint"] for k, v in again["corpora"].items()} == {
+        k: v["fingerprint"] for k, v in report["corpora"].items()}
+    _audio(corpora["urdu"] / "Angry/SM1_F8_A08.wav", rate=44100, amp=0.2)  # another take of the same file
+    assert main(["corpora", "prepare", "--config", str(out.parent / "corpora.yaml")]) == 0
+    changed = json.loads((out / "build_report.json").read_text())["corpora"]
+    assert changed["urdu"]["fingerprint"] != report["corpora"]["urdu"]["fingerprint"]
+    assert changed["tess"]["fingerprint"] == report["corpora"]["tess"]["fingerprint"]
 
 
 def test_ravdess_is_refused(tmp_path, capsys):

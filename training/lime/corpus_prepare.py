@@ -179,10 +179,12 @@ def prepare(cfg: CorporaConfig, progress=None) -> dict:
     cfg.out.mkdir(parents=True, exist_ok=True)
     outcomes: list[Outcome] = []
     notes: dict[str, list[str]] = {}
+    fingerprints: dict[str, str] = {}
     seen: dict[str, str] = {}  # sha256 of the file -> the first corpus/source with those bytes
     for source in cfg.corpora:
         scan = _scan(source)
         notes[source.label] = scan.notes
+        hashes = hashlib.sha256()  # over (path, content) of every labelled file: same copy, same value
         for s in scan.skipped:
             outcomes.append(Outcome(source.label, s.path.relative_to(source.path).as_posix(), "skipped", s.reason, s.detail))
         for i, rec in enumerate(scan.records):
@@ -192,6 +194,7 @@ def prepare(cfg: CorporaConfig, progress=None) -> dict:
             except OSError as exc:
                 outcomes.append(Outcome(source.label, rel.as_posix(), "skipped", "unreadable", f"cannot read the file: {exc}"))
                 continue
+            hashes.update(f"{rel.as_posix()}\t{digest}\n".encode())
             if digest in seen:
                 outcomes.append(Outcome(source.label, rel.as_posix(), "skipped", "duplicate", f"same bytes as {seen[digest]}"))
                 continue
@@ -202,9 +205,10 @@ def prepare(cfg: CorporaConfig, progress=None) -> dict:
             outcomes.append(outcome)
             if progress and (i + 1) % 250 == 0:
                 progress(f"{source.label}: {i + 1}/{len(scan.records)}")
+        fingerprints[source.label] = hashes.hexdigest()
     rows = [o.row for o in outcomes if o.row is not None]
     _write_jsonl(cfg.out / "manifest.jsonl", rows)
-    report = build_report(cfg, outcomes, rows, notes)
+    report = build_report(cfg, outcomes, rows, notes, fingerprints)
     (cfg.out / "build_report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
     return report
 
@@ -217,7 +221,8 @@ def _write_jsonl(path: Path, rows: list[dict]) -> None:
     os.replace(tmp, path)
 
 
-def build_report(cfg: CorporaConfig, outcomes: list[Outcome], rows: list[dict], notes: dict[str, list[str]]) -> dict:
+def build_report(cfg: CorporaConfig, outcomes: list[Outcome], rows: list[dict], notes: dict[str, list[str]],
+                 fingerprints: dict[str, str]) -> dict:
     """Counts per corpus (found/used/converted/skipped by reason) and the balance of what was kept."""
     corpora = {}
     for source in cfg.corpora:
@@ -231,6 +236,7 @@ def build_report(cfg: CorporaConfig, outcomes: list[Outcome], rows: list[dict], 
             "conversions": dict(sorted(Counter(c for o in mine for c in o.converted).items())),
             "by_label": _by_label(kept), "speakers": len({r["speaker"] for r in kept}),
             "hours": round(sum(r["seconds"] for r in kept) / 3600, 3), "notes": notes.get(source.label, []),
+            "fingerprint": fingerprints.get(source.label, ""),
         }
     speakers: dict[str, Counter] = defaultdict(Counter)
     for r in rows:
@@ -271,11 +277,11 @@ def render_tables(report: dict) -> str:
     t = report["totals"]
     lines.append(f"| **all** | {t['found']} | {t['used']} | {t['converted']} | {t['skipped']} | {len(report['by_speaker'])} | "
                  f"{t['hours']:.2f} | " + " | ".join(str(report["by_label"][e]) for e in EMOTIONS) + " |")
-    lines += ["", "| corpus | skipped by reason | conversions |", "|---|---|---|"]
+    lines += ["", "| corpus | skipped by reason | conversions | fingerprint |", "|---|---|---|---|"]
     for name, c in report["corpora"].items():
         skips = ", ".join(f"{k} {v}" for k, v in c["skipped_by_reason"].items()) or "none"
         conv = ", ".join(f"{k}: {v}" for k, v in c["conversions"].items()) or "none"
-        lines.append(f"| {name} | {skips} | {conv} |")
+        lines.append(f"| {name} | {skips} | {conv} | {c['fingerprint'][:12]} |")
     lines += ["", "| speaker | clips | " + " | ".join(short[e] for e in EMOTIONS) + " |", "|" + "---|" * (2 + len(EMOTIONS))]
     for spk, c in report["by_speaker"].items():
         lines.append(f"| {spk} | {c['total']} | " + " | ".join(str(c[e]) for e in EMOTIONS) + " |")
