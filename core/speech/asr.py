@@ -16,6 +16,7 @@ with the same word error rate on the LIME test voices (bench/asr_context.py).
 from __future__ import annotations
 
 import os
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,15 +24,10 @@ import numpy as np
 
 from core.audio.pcm import SAMPLE_RATE
 from core.speech.asr_prefetch import TranscriptPrefetch
+from core.speech.encoder_pass import SHORT_MAX_S, EncoderOutput, EncoderPass
 from core.models.bundled import require_bundled
 from core.settings import AsrSettings
-SHORT_MAX_S = 15.0  # from here on the window would be 30 s anyway: faster-whisper's own path
-# The window is twice the turn and at least 10 s. Measured on LIME test voices
-# (bench/asr_context.py): tighter windows (turn + 1 s, or a 4-6 s floor) make the decoder
-# repeat the sentence (WER 0.28-0.76 against 0.07 padded); 2x / 10 s matches the padded WER.
-_SHORT_MIN_S = 10.0
-_SHORT_FACTOR = 2.0
-_FRAMES_PER_S = 100
+PREFETCH_EXTRA_S = 1.0  # a prefetch serves a turn that is its audio plus at most this much silence
 
 
 @dataclass(frozen=True)
@@ -80,12 +76,14 @@ class SpeechRecognizer:
         self.model_dir = model_dir
         self._model = WhisperModel(str(model_dir), device="cpu", compute_type=settings.compute_type, cpu_threads=threads)
         self._tokenizer = None  # built on the first short-path call
-        self._prefetch = TranscriptPrefetch(self._transcribe)
+        self.encoder = EncoderPass(self._model)  # one encoder pass per turn, shared with the ear
+        self._prefetch = TranscriptPrefetch(self._transcribe, max_extra_s=PREFETCH_EXTRA_S)
 
-    def prefetch(self, audio: np.ndarray) -> None:
+    def prefetch(self, audio: np.ndarray) -> Future:
         """Start transcribing `audio` in the background; a later `transcribe()` of the same
-        audio plus trailing silence takes that result (core.speech.asr_prefetch)."""
-        self._prefetch.start(audio)
+        audio plus trailing silence takes that result (core.speech.asr_prefetch). The Future
+        gives the words to whoever wants them sooner (the end-of-turn decision)."""
+        return self._prefetch.start(audio)
 
     @property
     def prefetch_hits(self) -> int:
@@ -107,6 +105,11 @@ class SpeechRecognizer:
                 except Exception:  # the background run failed: run it here, where errors are reported
                     pass
         return self._transcribe(audio, words)
+
+    def encode(self, audio: np.ndarray) -> EncoderOutput:
+        """The Whisper encoder's output for a turn: the pass the short transcript path ran (or
+        its prefetched run over the same speech), else a new one (core.speech.encoder_pass)."""
+        return self.encoder.encode(audio, reuse_prefix_s=PREFETCH_EXTRA_S)
 
     def close(self) -> None:
         self._prefetch.close()
@@ -140,15 +143,9 @@ class SpeechRecognizer:
     def _transcribe_short(self, audio: np.ndarray, duration: float) -> Transcript:
         """One greedy decode over a mel window just longer than the turn (see the module doc)."""
         from faster_whisper.tokenizer import Tokenizer
-        from faster_whisper.transcribe import get_ctranslate2_storage, get_suppressed_tokens
+        from faster_whisper.transcribe import get_suppressed_tokens
 
         model = self._model
-        window_s = min(30.0, max(_SHORT_MIN_S, _SHORT_FACTOR * duration))
-        n_frames = int(round(window_s * _FRAMES_PER_S))
-        n_frames += n_frames % 2  # the encoder's stride-2 convolution wants an even length
-        features = model.feature_extractor(audio, chunk_length=30)[:, :n_frames]
-        if features.shape[1] < n_frames:
-            features = np.pad(features, ((0, 0), (0, n_frames - features.shape[1])), constant_values=features.min())
         if self._tokenizer is None:
             multilingual = model.model.is_multilingual
             self._tokenizer = Tokenizer(
@@ -157,7 +154,7 @@ class SpeechRecognizer:
             )
         tokenizer = self._tokenizer
         prompt = model.get_prompt(tokenizer, [], without_timestamps=True)
-        encoded = model.model.encode(get_ctranslate2_storage(features[None]), to_cpu=False)
+        encoded = self.encoder.encode(audio).storage
         # A turn cannot hold more than ~6 words (~10 tokens) a second; the cap stops a rare
         # repetition loop from running to Whisper's 448-token limit.
         max_new = int(12 * duration) + 10

@@ -49,7 +49,9 @@ class TranscriptPrefetch(Generic[T]):
         self.started = 0  # counters, for tests and the benchmark
         self.hits = 0
 
-    def start(self, audio: np.ndarray) -> None:
+    def start(self, audio: np.ndarray) -> Future:
+        """Transcribe `audio` in the background; the Future also serves whoever wants the words
+        now (the end-of-turn decision reads them)."""
         audio = np.ascontiguousarray(np.asarray(audio, dtype=np.float32).reshape(-1))
         job: _Job[T] = _Job(audio, Future())
         with self._lock:
@@ -60,6 +62,7 @@ class TranscriptPrefetch(Generic[T]):
             if self._worker is None:
                 self._worker = threading.Thread(target=self._work, name="asr-prefetch", daemon=True)
                 self._worker.start()
+        return job.future
 
     def _work(self) -> None:
         """Run waiting requests one at a time; the thread ends when none is left."""
@@ -89,9 +92,12 @@ class TranscriptPrefetch(Generic[T]):
             self.hits += 1
             return job.future
 
-    def close(self) -> None:
-        """Drop what has not started; a running transcription finishes on its own."""
+    def close(self, timeout: float | None = 10.0) -> None:
+        """Drop what has not started and join the worker (a running transcription finishes first)."""
         with self._lock:
             if self._waiting is not None:
                 self._waiting.future.cancel()
             self._waiting = self._latest = None
+            worker = self._worker
+        if worker is not None and worker is not threading.current_thread():
+            worker.join(timeout)

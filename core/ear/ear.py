@@ -1,0 +1,42 @@
+"""The ear: encoder frames of a turn -> pooled -> read against the speaker's baseline -> emotion.
+
+`Ear.hear(output, baseline)` is one turn: the baseline (the speaker's running statistics,
+core.ear.baseline) takes the turn, and the head reads it against them. A turn heard with a
+fresh baseline is a single-turn reading; the app keeps one baseline per user profile and
+`cogaudio reply --session` one for its inputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from core.ear.baseline import VoiceBaseline
+from core.speech.encoder_pass import EncoderOutput
+from core.ear.head import EmotionHead
+from core.ear.pooling import stats_pool
+from core.emotion.labels import EMOTIONS, INTENSITIES
+
+
+@dataclass(frozen=True)
+class Hearing:
+    label: str
+    intensity: str
+    confidence: float
+    probabilities: dict[str, float] = field(default_factory=dict)
+    session_turns: int = 1  # turns of this speaker the baseline held when this one was read
+
+
+class Ear:
+    def __init__(self, head: EmotionHead) -> None:
+        self.head = head
+
+    def hear(self, output: EncoderOutput, baseline: VoiceBaseline) -> Hearing:
+        z = baseline.observe(stats_pool(output.speech))
+        probs = self.head.probabilities(z)
+        k = int(np.argmax(probs))
+        label = EMOTIONS[k]
+        intensity = "medium" if label == "neutral" else INTENSITIES[int(np.argmax(self.head.intensity(z)))]
+        return Hearing(label, intensity, float(probs[k]),
+                       {e: round(float(p), 4) for e, p in zip(EMOTIONS, probs, strict=True)}, baseline.n)

@@ -1,0 +1,125 @@
+"""The emotion head: a calibrated linear read-out of the speaker-normalised pooled features.
+
+Stored as a small GGUF file (`emotion-head.gguf`, written by training/ear/export.py) so that it
+travels with the model pair and loads without torch or pickle:
+
+    tensors  ear.mu0, ear.var0            population statistics (the baseline's prior)
+             ear.emotion.weight/bias      (7, D) / (7,)  label logits
+             ear.intensity.weight/bias    (3, D) / (3,)  low / medium / high logits
+    keys     cogaudio.ear.encoder         which encoder's frames it reads (e.g. whisper-tiny.en)
+             cogaudio.ear.temperature     logits are divided by it (fitted on held-out data)
+             cogaudio.ear.prior_turns     the baseline's prior weight k
+             cogaudio.ear.labels          the label order (EMOTIONS.md)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from core.ear.baseline import VoiceBaseline
+from core.emotion.labels import EMOTIONS, INTENSITIES
+
+
+class HeadError(ValueError):
+    """The head file is missing, damaged or does not fit; the message names the file."""
+
+
+@dataclass(frozen=True)
+class EmotionHead:
+    encoder: str
+    mu0: np.ndarray
+    var0: np.ndarray
+    w: np.ndarray
+    b: np.ndarray
+    wi: np.ndarray
+    bi: np.ndarray
+    temperature: float = 1.0
+    prior_turns: float = 3.0
+
+    @property
+    def dim(self) -> int:
+        return int(self.mu0.shape[0])
+
+    def baseline(self) -> VoiceBaseline:
+        return VoiceBaseline(self.mu0, self.var0, self.prior_turns)
+
+    def probabilities(self, z: np.ndarray) -> np.ndarray:
+        """(D,) or (N, D) normalised features -> (7,) or (N, 7) label probabilities."""
+        return _softmax((np.asarray(z, dtype=np.float32) @ self.w.T + self.b) / self.temperature)
+
+    def intensity(self, z: np.ndarray) -> np.ndarray:
+        return _softmax(np.asarray(z, dtype=np.float32) @ self.wi.T + self.bi)
+
+    @classmethod
+    def load(cls, path: Path) -> EmotionHead:
+        import gguf
+
+        path = Path(path)
+        try:
+            reader = gguf.GGUFReader(str(path))
+        except FileNotFoundError:
+            raise HeadError(f"emotion head {path} not found; reinstall the model or retrain it (cogaudio-train ear)") from None
+        except Exception as exc:
+            raise HeadError(f"emotion head {path} is not a readable GGUF file ({exc}); re-export it") from exc
+        tensors = {t.name: np.array(t.data, dtype=np.float32) for t in reader.tensors}
+        fields = {f.name: f for f in reader.fields.values()}
+
+        def scalar(key: str, default=None):
+            f = fields.get(key)
+            if f is None:
+                if default is None:
+                    raise HeadError(f"emotion head {path} lacks the key {key}; re-export it")
+                return default
+            value = f.parts[f.data[0]]
+            return bytes(value).decode() if f.types and f.types[0] == gguf.GGUFValueType.STRING else value[0]
+
+        need = ["ear.mu0", "ear.var0", "ear.emotion.weight", "ear.emotion.bias", "ear.intensity.weight", "ear.intensity.bias"]
+        missing = [n for n in need if n not in tensors]
+        if missing:
+            raise HeadError(f"emotion head {path} lacks tensors {missing}; re-export it")
+        labels = fields.get("cogaudio.ear.labels")
+        if labels is not None:
+            names = [bytes(labels.parts[i]).decode() for i in labels.data]
+            if tuple(names) != EMOTIONS:
+                raise HeadError(f"emotion head {path} was trained for labels {names}, not {list(EMOTIONS)}")
+        d = tensors["ear.mu0"].shape[0]
+        head = cls(
+            encoder=str(scalar("cogaudio.ear.encoder")),
+            mu0=tensors["ear.mu0"], var0=tensors["ear.var0"],
+            w=tensors["ear.emotion.weight"].reshape(len(EMOTIONS), d), b=tensors["ear.emotion.bias"],
+            wi=tensors["ear.intensity.weight"].reshape(len(INTENSITIES), d), bi=tensors["ear.intensity.bias"],
+            temperature=float(scalar("cogaudio.ear.temperature", 1.0)),
+            prior_turns=float(scalar("cogaudio.ear.prior_turns", 3.0)),
+        )
+        if head.temperature <= 0 or not np.all(np.isfinite(head.w)):
+            raise HeadError(f"emotion head {path} holds invalid values; re-export it")
+        return head
+
+    def save(self, path: Path) -> Path:
+        import gguf
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        writer = gguf.GGUFWriter(str(path), "cogaudio-ear")
+        writer.add_string("cogaudio.ear.encoder", self.encoder)
+        writer.add_float32("cogaudio.ear.temperature", float(self.temperature))
+        writer.add_float32("cogaudio.ear.prior_turns", float(self.prior_turns))
+        writer.add_array("cogaudio.ear.labels", list(EMOTIONS))
+        for name, value in (("ear.mu0", self.mu0), ("ear.var0", self.var0), ("ear.emotion.weight", self.w),
+                            ("ear.emotion.bias", self.b), ("ear.intensity.weight", self.wi),
+                            ("ear.intensity.bias", self.bi)):
+            writer.add_tensor(name, np.ascontiguousarray(value, dtype=np.float32))
+        writer.write_header_to_file()
+        writer.write_kv_data_to_file()
+        writer.write_tensors_to_file()
+        writer.close()
+        return path
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    x = x - x.max(axis=-1, keepdims=True)
+    e = np.exp(x)
+    return e / e.sum(axis=-1, keepdims=True)

@@ -1,0 +1,96 @@
+"""Per-clip cache of the Whisper encoder's output, computed once with the run-time pass.
+
+The encoder stays frozen, so its output for a clip never changes: it is computed once with
+exactly the pass the app runs (core.speech.encoder_pass.EncoderPass: the same CTranslate2 model,
+compute type and short window) and kept on disk. The emotion head and the projector + LoRA
+train on these cached frames, minutes instead of hours on a 2-core CPU, and what they learn
+on is bit-for-bit what they get at run time.
+
+The key is the audio's digest + the augmentation + the encoder's identity (name, compute
+type, window rule, model.bin size and mtime): a changed encoder or window makes old entries
+stale (a miss), never silently reused. A damaged entry is recomputed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from core.speech.encoder_pass import WINDOW_FACTOR, WINDOW_MIN_S, EncoderPass, digest
+from core.ear.pooling import stats_pool
+
+WINDOW_RULE = f"max({WINDOW_MIN_S},{WINDOW_FACTOR}x)"
+
+
+@dataclass(frozen=True)
+class Cached:
+    pooled: np.ndarray  # (2d,) float32 stats over the speech frames
+    frames: np.ndarray  # (n_valid, d) float16 speech frames, for projector training
+
+
+def encoder_fingerprint(model_dir: Path, name: str, compute_type: str) -> str:
+    """Identity of an encoder: its name, compute type, the window rule and its weights file."""
+    model_dir = Path(model_dir)
+    stats = []
+    for part in sorted(model_dir.glob("model.bin*")):
+        st = part.stat()
+        stats.append(f"{part.name}:{st.st_size}:{int(st.st_mtime)}")
+    return f"{name}|{compute_type}|{WINDOW_RULE}|{','.join(stats)}"
+
+
+class FeatureCache:
+    """`get(pcm, augment)` -> Cached; computes and stores on a miss."""
+
+    def __init__(self, root: Path, encoder: EncoderPass | None, fingerprint: str) -> None:
+        self.root = Path(root)
+        self.encoder = encoder
+        self.fingerprint = fingerprint
+        self.hits = self.misses = 0
+
+    def key(self, pcm: np.ndarray, augment: str = "") -> str:
+        h = hashlib.sha256()
+        for part in (self.fingerprint, augment, digest(pcm)):
+            h.update(part.encode())
+            h.update(b"\0")
+        return h.hexdigest()
+
+    def path(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}.npz"
+
+    def lookup(self, key: str) -> Cached | None:
+        path = self.path(key)
+        if not path.exists():
+            return None
+        try:
+            with np.load(path) as data:
+                return Cached(data["pooled"].astype(np.float32), data["frames"])
+        except Exception:  # damaged (cut short by a crash): recompute
+            path.unlink(missing_ok=True)
+            return None
+
+    def get(self, pcm: np.ndarray, augment: str = "") -> Cached:
+        key = self.key(pcm, augment)
+        hit = self.lookup(key)
+        if hit is not None:
+            self.hits += 1
+            return hit
+        if self.encoder is None:
+            raise KeyError(f"feature {key} not cached and no encoder to compute it")
+        self.misses += 1
+        out = self.encoder.encode(pcm)
+        cached = Cached(stats_pool(out.speech), out.speech.astype(np.float16))
+        self._store(key, cached)
+        return cached
+
+    def _store(self, key: str, cached: Cached) -> None:
+        path = self.path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, pooled=cached.pooled, frames=cached.frames)
+        os.replace(tmp, path)  # whole or absent, even if the process dies here
