@@ -15,6 +15,7 @@ STAGE_MODULES = [
     "training.eips_annotate.cli",
     "training.stages.cli",
     "training.export.cli",
+    "training.ear.cli",
     "training.pipeline",
 ]
 
