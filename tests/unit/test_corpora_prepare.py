@@ -13,7 +13,7 @@ import soundfile as sf
 import yaml
 
 from training.cli import main
-from training.lime.corpus_prepare import MANIFEST_FIELDS, read_manifest
+from training.lime.corpus_prepare import MANIFEST_FIELDS, _speakers_with_every_label, read_manifest
 
 
 def _audio(path: Path, seconds: float = 0.5, rate: int = 16000, channels: int = 1, subtype: str = "PCM_16",
@@ -137,8 +137,17 @@ def test_balance_tables_count_the_manifest(prepared):
     assert report["by_language"] == {"de": 3, "en": 5, "tr": 2, "ur": 2}
     assert sum(s["total"] for s in report["by_speaker"].values()) == 12
     assert report["by_speaker"]["emodb-08"]["happy"] == 1
-    assert "| tess | 11 | 1 | 4 | 6 |" in printed and "| **all** | 23 | 1 | 11 | 11 |" in printed
+    # every fixture speaker is heard in some of its corpus's labels only (tess: OAF angry, YAF three others)
+    assert {k: (v["speakers"], v["speakers_with_every_label"]) for k, v in report["corpora"].items()} == {
+        "tess": (2, 0), "emodb": (3, 0), "urdu": (2, 0), "turev": (2, 0)}
+    assert "| tess | 11 | 1 | 4 | 6 | 2 (0) |" in printed and "| **all** | 23 | 1 | 11 | 11 |" in printed
     assert "found 23 = used 1 + converted 11 + skipped 11" in printed
+
+
+def test_speakers_heard_in_every_label_are_counted():
+    rows = [{"speaker": s, "label": lab} for s, lab in
+            [("a", "sad"), ("a", "angry"), ("b", "sad"), ("c", "angry"), ("c", "sad"), ("c", "sad")]]
+    assert _speakers_with_every_label(rows) == 2  # a and c; b is heard sad only
 
 
 def test_a_second_run_writes_the_same_manifest_and_a_changed_file_changes_the_fingerprint(prepared, capsys):

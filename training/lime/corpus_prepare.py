@@ -235,6 +235,7 @@ def build_report(cfg: CorporaConfig, outcomes: list[Outcome], rows: list[dict], 
             "skipped_by_reason": dict(sorted(Counter(o.reason for o in mine if o.status == "skipped").items())),
             "conversions": dict(sorted(Counter(c for o in mine for c in o.converted).items())),
             "by_label": _by_label(kept), "speakers": len({r["speaker"] for r in kept}),
+            "speakers_with_every_label": _speakers_with_every_label(kept),
             "hours": round(sum(r["seconds"] for r in kept) / 3600, 3), "notes": notes.get(source.label, []),
             "fingerprint": fingerprints.get(source.label, ""),
         }
@@ -257,6 +258,19 @@ def build_report(cfg: CorporaConfig, outcomes: list[Outcome], rows: list[dict], 
     }
 
 
+def _speakers_with_every_label(rows: list[dict]) -> int:
+    """Speakers heard in every label the corpus has: only their own statistics are label-neutral.
+
+    A speaker heard in one emotion only (most URDU speakers) cannot be normalised by their own
+    mean without removing the emotion itself.
+    """
+    labels = {r["label"] for r in rows}
+    per_speaker: dict[str, set] = defaultdict(set)
+    for r in rows:
+        per_speaker[r["speaker"]].add(r["label"])
+    return sum(1 for got in per_speaker.values() if got == labels)
+
+
 def _by_label(rows: list[dict]) -> dict[str, int]:
     return _by_label_counter(Counter(r["label"] for r in rows))
 
@@ -269,10 +283,12 @@ def render_tables(report: dict) -> str:
     """The report as Markdown tables (pasted into docs/corpora.md)."""
     short = {"neutral": "neu", "happy": "hap", "sad": "sad", "angry": "ang", "fearful": "fea", "surprised": "sur",
              "disgusted": "dis"}
-    head = "| corpus | found | used | converted | skipped | speakers | hours | " + " | ".join(short[e] for e in EMOTIONS) + " |"
+    head = ("| corpus | found | used | converted | skipped | speakers (with every label) | hours | "
+            + " | ".join(short[e] for e in EMOTIONS) + " |")
     lines = [head, "|" + "---|" * (7 + len(EMOTIONS))]
     for name, c in report["corpora"].items():
-        lines.append(f"| {name} | {c['found']} | {c['used']} | {c['converted']} | {c['skipped']} | {c['speakers']} | "
+        lines.append(f"| {name} | {c['found']} | {c['used']} | {c['converted']} | {c['skipped']} | "
+                     f"{c['speakers']} ({c['speakers_with_every_label']}) | "
                      f"{c['hours']:.2f} | " + " | ".join(str(c["by_label"][e]) for e in EMOTIONS) + " |")
     t = report["totals"]
     lines.append(f"| **all** | {t['found']} | {t['used']} | {t['converted']} | {t['skipped']} | {len(report['by_speaker'])} | "
