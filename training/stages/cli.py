@@ -50,7 +50,7 @@ def _run_eval(args: argparse.Namespace) -> int:
         return 2
     cfg = EvalConfig(split=args.split, max_rows=args.max_rows, format_rows=args.format_rows,
                      text_baseline=not args.no_text_baseline)
-    builder = ExampleBuilder(model.tokenizer, model.cfg.n_mels, model.cfg.stack_factor)
+    builder = ExampleBuilder.for_model(model)
     result = evaluate(model, data[cfg.split], cfg, builder, explicit=args.explicit)
     print(json.dumps(result, indent=2, default=str))
     return 0
@@ -77,3 +77,6 @@ def add_parser(subparsers) -> None:
         p.add_argument("--set", action="append", metavar="KEY=VALUE",
                        help="override a config field, e.g. --set max_steps=10 --set model.lora_r=4")
         p.set_defaults(func=_run)
+    from training.stages import dist_check
+
+    dist_check.add_parser(subparsers)

@@ -14,6 +14,7 @@ with the same batches (the batch plan is a pure function of seed and step).
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from pathlib import Path
@@ -86,6 +87,13 @@ def build_model(cfg: SFTConfig) -> CogAudioModel:
     return CogAudioModel.build(cfg.model)
 
 
+def _cpu_only() -> bool:
+    """No CUDA, XPU or MPS device here. accelerate must then be told cpu=True, or processes that
+    torchrun / `accelerate launch` started would not form a (gloo) process group."""
+    xpu = getattr(torch, "xpu", None)
+    return not (torch.cuda.is_available() or torch.backends.mps.is_available() or (xpu is not None and xpu.is_available()))
+
+
 def train(cfg: SFTConfig, log=print) -> dict:
     """Run (or resume) the stage; returns the final metrics (eval included when a split exists)."""
     from accelerate import Accelerator
@@ -98,7 +106,20 @@ def train(cfg: SFTConfig, log=print) -> dict:
         raise ValueError("encoder_warmup_steps needs model.aux_classifier: true (the warm-up trains on the aux loss)")
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    acc = Accelerator(mixed_precision=cfg.mixed_precision, log_with="tensorboard", project_dir=str(out))
+    from accelerate.utils import DistributedDataParallelKwargs, DistributedType
+
+    # the encoder warm-up steps leave the LoRA without a gradient; DDP must be told it may happen
+    ddp = DistributedDataParallelKwargs(find_unused_parameters=cfg.encoder_warmup_steps > 0)
+    acc = Accelerator(cpu=_cpu_only(), mixed_precision=cfg.mixed_precision, log_with="tensorboard",
+                      project_dir=str(out), kwargs_handlers=[ddp])
+    if acc.num_processes == 1 and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise RuntimeError(f"launched as {os.environ['WORLD_SIZE']} processes but accelerate sees one: each would "
+                           "train alone; check the accelerate config (docs/training.md, several processes)")
+    for flag, kind in (("ACCELERATE_USE_FSDP", DistributedType.FSDP), ("ACCELERATE_USE_DEEPSPEED", DistributedType.DEEPSPEED)):
+        if os.environ.get(flag, "").lower() == "true" and acc.distributed_type != kind:
+            raise RuntimeError(f"the accelerate config asks for {kind.value}, which accelerate runs on GPUs only; here it "
+                               f"would fall back to {acc.distributed_type.value}. Check the config with "
+                               "`cogaudio-train dist-check` and launch it on the GPU machine")
     set_seed(cfg.seed)
     data = load_lime(Path(cfg.data))
     train_ds = data["train"]
@@ -113,9 +134,16 @@ def train(cfg: SFTConfig, log=print) -> dict:
     optimizer = torch.optim.AdamW(_param_groups(model, cfg), weight_decay=cfg.weight_decay)
     scheduler = get_scheduler(cfg.lr_scheduler, optimizer, num_warmup_steps=cfg.warmup_steps,
                               num_training_steps=cfg.max_steps)
-    from accelerate.utils import DistributedType
-
     sharded = acc.distributed_type in (DistributedType.DEEPSPEED, DistributedType.FSDP)
+    deepspeed = acc.distributed_type == DistributedType.DEEPSPEED
+    if deepspeed:
+        # no dataloader goes through prepare(), so DeepSpeed learns the micro-batch size here
+        acc.state.deepspeed_plugin.deepspeed_config["train_micro_batch_size_per_gpu"] = cfg.batch_size
+    if acc.distributed_type == DistributedType.FSDP and not acc.state.fsdp_plugin.transformer_cls_names_to_wrap:
+        from training.stages.dist_check import fsdp_wrap_units
+
+        # CogAudioModel is no transformers model: name its layer classes, or FSDP shards only the whole
+        acc.state.fsdp_plugin.transformer_cls_names_to_wrap = fsdp_wrap_units(model)
     start = 0
     if _checkpoints(out) and not sharded:
         start = load_checkpoint(_checkpoints(out)[-1], model, optimizer, scheduler)
@@ -145,9 +173,14 @@ def train(cfg: SFTConfig, log=print) -> dict:
                 examples = [builder.train_example(r, explicit=bool(d < share)) for r, d in zip(batch, draws, strict=True)]
             res = pmodel(examples, builder.emotion_ids(batch), aux_weight=cfg.aux_weight if not warm else 1.0,
                          lm_weight=0.0 if warm else 1.0)
-            acc.backward(res["loss"] / cfg.gradient_accumulation_steps)
+            # DeepSpeed divides by its own gradient_accumulation_steps (dist-check: equal to ours)
+            acc.backward(res["loss"] / (1 if deepspeed else cfg.gradient_accumulation_steps))
             for k, v in res.items():
                 stats[k] = stats.get(k, 0.0) + float(v.detach()) / cfg.gradient_accumulation_steps
+        if world > 1:  # log the mean over the processes, as one process logs the mean over its micro-batches
+            keys = sorted(stats)
+            means = acc.reduce(torch.tensor([stats[k] for k in keys], device=acc.device), reduction="mean")
+            stats = dict(zip(keys, means.tolist(), strict=True))
         if cfg.max_grad_norm:
             acc.clip_grad_norm_([p for g in optimizer.param_groups for p in g["params"]], cfg.max_grad_norm)
         optimizer.step()
@@ -170,7 +203,8 @@ def train(cfg: SFTConfig, log=print) -> dict:
                 save_checkpoint(out, done, acc.unwrap_model(pmodel), optimizer, scheduler, cfg.save_total_limit)
     metrics_log.close()
     acc.wait_for_everyone()
-    result: dict = {"steps": cfg.max_steps, "resumed_from": start, "train_seconds": round(time.time() - t0, 1)}
+    result: dict = {"steps": cfg.max_steps, "resumed_from": start, "train_seconds": round(time.time() - t0, 1),
+                    "processes": world, "distributed_type": acc.distributed_type.value, "engine": type(pmodel).__name__}
     if acc.is_main_process:
         from training.model.export_layout import save_model
 
