@@ -107,3 +107,35 @@ def test_a_rejected_row_is_marked_or_falls_back_to_the_labelled_template(tmp_pat
         assert validate_eips(fb.eips, "sad") == []
     finally:
         server.close()
+
+
+def test_reply_only_teacher_writes_the_reply_and_the_steps_come_from_the_validated_templates(tmp_path):
+    rambling = ("I'm so sorry the meeting moved again. That must feel like a lot. Do you want to talk about it? "
+                "I am here. I am always here for you")
+    server = _Server(["", "Response: Thursday again?", rambling])
+    try:
+        teacher = OpenAITeacher(server.url, "t", GenerationParams())
+        stats = Stats()
+        ann = annotate_row(ROW, teacher, Cache(tmp_path), retries=2, fallback="none", stats=stats, writes="reply")
+        assert ann.ok and ann.attempts == 3 and ann.annotator == "openai:t (reply) + template-v1 (steps)"
+        assert ann.response == ("I'm so sorry the meeting moved again. That must feel like a lot. "
+                                "Do you want to talk about it?")
+        assert stats.trimmed == 1 and stats.problems["empty reply"] == 1 and stats.problems["words"] == 1
+        steps, _ = template.annotate(ROW["text"], "sad", "high", "neutral")
+        assert ann.eips == steps and validate_eips(ann.eips, "sad") == []
+        system, user = (m["content"] for m in server.requests[0][1]["messages"])
+        assert "Emotion:" not in system and steps.strategy in user and "sad, high" in user and ROW["text"] in user
+    finally:
+        server.close()
+
+
+def test_a_teacher_that_fails_is_retried_then_falls_back_and_the_reason_is_logged_and_counted(tmp_path, caplog):
+    teacher = OpenAITeacher("http://127.0.0.1:9/v1", "down", GenerationParams(), timeout_s=5)  # nothing listens
+    stats = Stats()
+    with caplog.at_level("WARNING"):
+        ann = annotate_row(ROW, teacher, Cache(tmp_path), retries=1, fallback="template", stats=stats, writes="reply")
+    assert ann.ok and ann.annotator == "template-v1 (fallback: openai:down rejected)"
+    assert stats.teacher_calls == 2 and stats.problems["teacher error"] == 2 and stats.fallback == 1
+    assert "rejected after 2 attempts" in caplog.text and "template fallback" in caplog.text
+    assert stats.rejected_rows[0]["problems"] == ["teacher error"]
+    assert not list(tmp_path.rglob("*.json"))  # a failed call is never cached

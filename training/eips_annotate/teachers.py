@@ -25,6 +25,7 @@ class Teacher(Protocol):
 class GenerationParams:
     temperature: float = 0.7
     max_tokens: int = 320
+    stop: list[str] | None = None  # the reply-only teacher stops at the end of its first paragraph
 
 
 class GGUFTeacher:
@@ -45,6 +46,7 @@ class GGUFTeacher:
     def complete(self, messages: list[dict], seed: int) -> str:
         out = self._llm.create_chat_completion(
             messages=messages, temperature=self.params.temperature, max_tokens=self.params.max_tokens, seed=seed,
+            stop=self.params.stop,
         )
         return out["choices"][0]["message"]["content"] or ""
 
@@ -64,6 +66,8 @@ class OpenAITeacher:
     def complete(self, messages: list[dict], seed: int) -> str:
         body = {"model": self.model, "messages": messages, "temperature": self.params.temperature,
                 "max_tokens": self.params.max_tokens, "seed": seed}
+        if self.params.stop:
+            body["stop"] = self.params.stop
         headers = {"Content-Type": "application/json"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"

@@ -41,7 +41,7 @@ _STRATEGY = {
     "surprised": "Share the surprise lightly and help them make sense of it.",
     "disgusted": "Acknowledge the reaction, respect the boundary, ask what bothered them most.",
 }
-_RESPONSES = {
+RESPONSES = {
     "neutral": ("Thanks for telling me. What would you like to do next?",
                 "I hear you. Tell me a little more about it."),
     "happy": ("That sounds wonderful! I can hear how pleased you are.",
@@ -92,4 +92,4 @@ def annotate(text: str, emotion: str, intensity: str, text_emotion: str | None =
         emotion=f"{emotion}, {intensity}. The voice has {cue_words(emotion, intensity)}; {words}.",
         intent=_INTENT[emotion], psychology=_PSYCH[emotion], strategy=_STRATEGY[emotion],
     )
-    return eips, _pick(_RESPONSES[emotion], text)
+    return eips, _pick(RESPONSES[emotion], text)
