@@ -31,10 +31,12 @@ class AudioSettings(_Section):
 
 class VadSettings(_Section):
     threshold: float = Field(0.5, gt=0.0, lt=1.0, description="Silero speech probability that starts speech")
-    min_silence_ms: int = Field(500, ge=100, le=3000, description="silence that ends a turn")
+    min_silence_ms: int = Field(
+        500, ge=100, le=3000, description="the fixed silence that ends a turn when turn.smart_end is off (the baseline)")
     pre_roll_ms: int = Field(300, ge=0, le=2000, description="audio kept from before speech start")
     min_speech_ms: int = Field(250, ge=50, le=2000, description="shorter bursts are ignored")
-    max_turn_s: float = Field(30.0, gt=1.0, le=120.0, description="a turn is cut after this long")
+    max_turn_s: float = Field(
+        30.0, gt=1.0, le=120.0, description="of a longer turn (a monologue) only its last max_turn_s are answered")
     # 100 ms (three 32 ms VAD windows): measured with `cogaudio bench latency`, 150 -> 100 ms
     # takes ~60 ms off the reply; a pause inside a sentence that resumes only costs a retraction.
     early_start_ms: int = Field(
@@ -42,6 +44,28 @@ class VadSettings(_Section):
         description="start answering after this much silence, before the turn end is certain (0 = off); "
         "the reply is only played once min_silence_ms confirms the end, and is dropped if speech resumes",
     )
+
+
+class TurnSettings(_Section):
+    """When the person's turn is over (core.conversation.end_of_turn) and when they interrupt."""
+
+    smart_end: bool = Field(
+        True, description="end a turn from the words so far, the voice of the last words and the silence "
+        "(off: a fixed silence, vad.min_silence_ms)")
+    min_wait_ms: int = Field(200, ge=100, le=2000, description="silence after a turn that sounds finished")
+    max_wait_ms: int = Field(1200, ge=300, le=5000, description="silence after which a turn ends whatever its words")
+    patience: float = Field(
+        1.6, ge=1.0, le=3.0, description="waits are this many times longer when the person sounds sad, fearful "
+        "or hesitant")
+    agitated_patience: float = Field(
+        1.4, ge=1.0, le=3.0, description="waits are this many times longer when the person sounds agitated "
+        "(so that we do not talk over them)")
+    backchannel: bool = Field(
+        True, description="when a sad, fearful or hesitant person pauses long, say 'mm' and keep listening "
+        "instead of taking the turn")
+    backchannel_max_ms: int = Field(
+        700, ge=0, le=2000, description="during a reply, a sound of the person's shorter than this that is not "
+        "words ('mm-hm', a cough) does not stop it (0: any speech stops it)")
 
 
 class EngineSettings(_Section):
@@ -103,6 +127,7 @@ class Settings(_Section):
     schema_version: int = SCHEMA_VERSION
     audio: AudioSettings = AudioSettings()
     vad: VadSettings = VadSettings()
+    turn: TurnSettings = TurnSettings()
     engine: EngineSettings = EngineSettings()
     asr: AsrSettings = AsrSettings()
     tts: TtsSettings = TtsSettings()

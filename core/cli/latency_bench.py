@@ -33,9 +33,10 @@ from core.audio.pcm import load_audio
 from core.audio.sinks import ArraySink
 from core.audio.sources import QueueSource
 from core.conversation.frames import UserSpeechEnded, UserTurn
+from core.cli.spoken_input import speak_clips
 from core.conversation.orchestrator import ConversationPipeline
 from core.settings import Settings
-from core.speech.vad import WINDOW, SileroVad, StreamingVad
+from core.speech.vad import WINDOW, SileroVad
 
 STAGES = ("endpoint", "asr", "first_token", "first_sentence", "tts_first_chunk", "first_audio")
 
@@ -119,7 +120,7 @@ def run_mode(settings: Settings, engine, speaker, clips: list[tuple[str, np.ndar
         elif isinstance(frame, UserSpeechEnded):
             decided[frame.turn] = frame.decided_at
 
-    pipeline = ConversationPipeline(settings, engine, speaker, sink, vad=StreamingVad(settings.vad, silero),
+    pipeline = ConversationPipeline(settings, engine, speaker, sink, vad_model=silero,
                                     streaming=streaming, barge_in=False, observers=[watch])
     out: list[TurnLatency] = []
     with pipeline:
@@ -128,7 +129,7 @@ def run_mode(settings: Settings, engine, speaker, clips: list[tuple[str, np.ndar
             pipeline.conversation.clear()  # each utterance answered alone, as in a first turn
             start_fed = source.fed
             end = speech_end_sample(clip, silero)
-            turns = pipeline.say(source, [clip])
+            turns = speak_clips(pipeline, source, [clip])
             if not turns:
                 continue
             turn = turns[-1]

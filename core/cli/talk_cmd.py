@@ -24,8 +24,6 @@ from core.cli.common import (
     quiet_native_logs,
     settings_from,
 )
-from core.engines.events import Done, Perceived, Reasoning, ReplyDelta
-from core.engines.events import Error as EngineError
 from core.conversation.frames import (
     EngineEvent,
     Interrupted,
@@ -35,6 +33,8 @@ from core.conversation.frames import (
     UserSpeechStarted,
 )
 from core.conversation.stage_framework import StageError
+from core.engines.events import Done, Perceived, Reasoning, ReplyDelta
+from core.engines.events import Error as EngineError
 
 PROG = "cogaudio talk"
 
@@ -130,7 +130,7 @@ def _open_sink(args, settings):
     if args.out:
         return WavFileSink(args.out, realtime=True)
     try:
-        return SpeakerSink(settings.audio.output_device)
+        return SpeakerSink(settings.audio.output_device, on_status=lambda message: err(PROG, message))
     except AudioDeviceError as exc:
         if not args.input:
             raise CliError(str(exc)) from None
@@ -142,6 +142,7 @@ def _run(args) -> int:
     from core.audio.pcm import AudioFileError, load_audio
     from core.audio.sinks import AudioDeviceError
     from core.audio.sources import MicrophoneSource, QueueSource
+    from core.cli.spoken_input import speak_clips
     from core.conversation.orchestrator import ConversationPipeline
 
     quiet_native_logs()
@@ -158,7 +159,8 @@ def _run(args) -> int:
         source = QueueSource(settings.audio.frame_ms, speed=args.speed)
     else:
         try:
-            source = MicrophoneSource(settings.audio.input_device, settings.audio.frame_ms)
+            source = MicrophoneSource(settings.audio.input_device, settings.audio.frame_ms,
+                                      on_status=lambda message: err(PROG, message))
         except AudioDeviceError as exc:
             raise CliError(str(exc)) from None
     sink = _open_sink(args, settings)
@@ -178,7 +180,7 @@ def _run(args) -> int:
             pipeline.listen(source)
             if clips:
                 print(f"playing {len(clips)} recording(s) as your turns", flush=True)
-                if not pipeline.say(source, clips):
+                if not speak_clips(pipeline, source, clips):
                     print("  (no speech found in the recordings)", flush=True)
             else:
                 print("listening: speak any time (Ctrl-C to end)", flush=True)

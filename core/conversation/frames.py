@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.engines.events import Event
 from core.conversation.stage_framework import Frame
+from core.engines.events import Event
 from core.speech.tts import Prosody
 
 
@@ -44,6 +44,37 @@ class UserTurn(Frame):
     text: str | None = None
     endpoint_ms: float = 0.0  # time the endpointer waited after the speech ended
     created: float = 0.0  # perf_counter() when the turn was submitted
+    held: bool = False  # started before its end was certain: silent until TurnReleased
+    turn_taking: dict | None = None  # the end-of-turn decision and its reasons (for the record)
+
+
+@dataclass(frozen=True)
+class TurnReleased(Frame):
+    """The end of a held (early-started) turn is confirmed: its reply may play."""
+
+    endpoint_ms: float
+    turn_taking: dict | None = None
+
+
+@dataclass(frozen=True)
+class TurnRetracted(Frame):
+    """A held turn whose user went on speaking: drop it, store nothing."""
+
+
+@dataclass(frozen=True)
+class BargeIn(Frame):
+    """The user spoke over the reply: cut every turn in flight (`turn` is NO_TURN)."""
+
+    reason: str = "barge-in"
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Backchannel(Frame):
+    """Say `text` ("mm") while the person pauses, without taking the turn (`turn` is NO_TURN)."""
+
+    text: str
+    reasons: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

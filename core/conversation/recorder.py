@@ -46,6 +46,7 @@ class _Turn:
     override: str | None = None
     errors: list[str] = field(default_factory=list)
     marks: dict[str, float] = field(default_factory=dict)
+    turn_taking: dict | None = None
 
     def mark(self, name: str) -> None:
         self.marks.setdefault(name, round((time.perf_counter() - self.created) * 1000.0, 1))
@@ -70,7 +71,8 @@ class TurnRecorder:
     def __call__(self, frame: Frame) -> None:
         if isinstance(frame, UserTurn):
             with self._lock:
-                self._turns[frame.turn] = _Turn(frame.created or time.perf_counter(), frame.text, frame.endpoint_ms)
+                self._turns[frame.turn] = _Turn(frame.created or time.perf_counter(), frame.text, frame.endpoint_ms,
+                                              turn_taking=frame.turn_taking)
             return
         t = self._turns.get(frame.turn)
         if t is None:
@@ -98,11 +100,12 @@ class TurnRecorder:
             else:
                 self._complete(frame.turn, interrupted=True)
 
-    def set_endpoint(self, turn: int, endpoint_ms: float) -> None:
-        """An early-started turn learns its endpoint wait when the end is confirmed."""
+    def set_endpoint(self, turn: int, endpoint_ms: float, turn_taking: dict | None = None) -> None:
+        """An early-started turn learns its endpoint wait (and the decision's reasons) when the end is confirmed."""
         t = self._turns.get(turn)
         if t is not None:
             t.endpoint_ms = endpoint_ms
+            t.turn_taking = turn_taking
             t.mark("confirmed_ms")
 
     def _on_event(self, t: _Turn, ev) -> None:
@@ -149,6 +152,7 @@ class TurnRecorder:
             model=getattr(self.engine, "model", None),
             timings_ms=timings,
             safety_triggered=t.override is not None,
+            turn_taking=t.turn_taking,
         )
         if t.errors:
             self.errors[turn] = list(t.errors)

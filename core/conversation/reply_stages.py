@@ -19,9 +19,6 @@ from contextlib import contextmanager, nullcontext
 
 import numpy as np
 
-from core.conversation.history import Conversation
-from core.engines.base import Engine
-from core.engines.events import Done, Error, Perceived, Reasoning, ReplyDelta
 from core.conversation.frames import (
     EngineEvent,
     PlaybackStarted,
@@ -32,9 +29,12 @@ from core.conversation.frames import (
     TurnFinished,
     UserTurn,
 )
-from core.safety import SafetyCheck
+from core.conversation.history import Conversation
 from core.conversation.sentences import SentenceSplitter
 from core.conversation.stage_framework import Frame, Push, Stage
+from core.engines.base import Engine
+from core.engines.events import Done, Error, Perceived, Reasoning, ReplyDelta
+from core.safety import SafetyCheck
 from core.speech.tts import Prosody, Speaker, prosody_for
 
 log = logging.getLogger(__name__)
@@ -95,8 +95,7 @@ class EngineStage(Stage):
             push(frame)
             return
         turn, cancel = frame.turn, self._cancel_for(frame.turn)
-        gen_cancel = threading.Event()  # set on interrupt or when the safety check takes over
-        watcher = _link(cancel, gen_cancel)
+        gen_cancel = _EitherCancel(cancel)  # set on interrupt or when the safety check takes over
         reply, ended = "", False
         try:
             if self.safety and frame.text and self._override(turn, self.safety.check_transcript(frame.text), push):
@@ -121,8 +120,6 @@ class EngineStage(Stage):
             log.exception("engine %s raised", getattr(self.engine, "name", "?"))
             push(EngineEvent(turn, Error(f"the engine failed: {type(exc).__name__}: {exc}", stage="engine")))
             ended = True
-        finally:
-            watcher.set()
         if not ended and not cancel.is_set():
             push(EngineEvent(turn, Done(reply, None)))  # an engine that stopped without Done still ends its turn
 
@@ -137,18 +134,25 @@ class EngineStage(Stage):
         return True
 
 
-def _link(source: threading.Event, target: threading.Event) -> threading.Event:
-    """Set `target` when `source` is set, until the returned Event is set (ends the watcher)."""
-    done = threading.Event()
+class _EitherCancel(threading.Event):
+    """Set when the turn is cancelled or when this turn's generation alone is stopped (the safety
+    check took over). Engines only poll `is_set()` between tokens, so no watcher thread is needed."""
 
-    def watch() -> None:
-        while not done.is_set():
-            if source.wait(0.02):
-                target.set()
-                return
+    def __init__(self, turn_cancel: threading.Event) -> None:
+        super().__init__()
+        self._turn_cancel = turn_cancel
 
-    threading.Thread(target=watch, name="cancel-link", daemon=True).start()
-    return done
+    def is_set(self) -> bool:
+        return super().is_set() or self._turn_cancel.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        step, waited = 0.02, 0.0
+        while not self.is_set():
+            if timeout is not None and waited >= timeout:
+                return False
+            self._turn_cancel.wait(step)
+            waited += step
+        return True
 
 
 class SentenceStage(Stage):
@@ -237,19 +241,38 @@ class TtsStage(Stage):
 
 
 class PlaybackStage(Stage):
-    """Plays the audio; when the reply has been played, the turn is finished."""
+    """Plays the audio; when the reply has been played, the turn is finished.
+
+    A turn is either playing or held: a held (early-started) turn's audio and its end wait
+    here until `release(turn)`, called on the system lane when the end of the person's turn is
+    decided; an interrupt wakes the wait too, and the held audio is then dropped."""
 
     name = "playback"
 
-    def __init__(self, sink, cancel_for: EventFor, gate_for: EventFor | None = None) -> None:
+    def __init__(self, sink, cancel_for: EventFor) -> None:
         self.sink = sink
         self._cancel_for = cancel_for
-        self._gate_for = gate_for
         self._started: set[int] = set()
+        self._held: dict[int, threading.Event] = {}
+        self._lock = threading.Lock()
+
+    def hold(self, turn: int) -> None:
+        with self._lock:
+            self._held.setdefault(turn, threading.Event())
+
+    def release(self, turn: int) -> None:
+        with self._lock:
+            gate = self._held.pop(turn, None)
+        if gate is not None:
+            gate.set()
+
+    def held(self, turn: int) -> bool:
+        with self._lock:
+            return turn in self._held
 
     def process(self, frame: Frame, push: Push) -> None:
         if isinstance(frame, SpeechAudio):
-            if self._gate_for is not None and not self._wait_gate(frame.turn):
+            if not self._wait_release(frame.turn):
                 return
             if frame.turn not in self._started:
                 self._started.add(frame.turn)
@@ -258,20 +281,17 @@ class PlaybackStage(Stage):
         elif isinstance(frame, ReplyEnd):
             self._started.discard(frame.turn)
             # a held turn is not finished (nor stored) before its end is confirmed
-            if (self._gate_for is None or self._wait_gate(frame.turn)) and not self._cancel_for(frame.turn).is_set():
+            if self._wait_release(frame.turn) and not self._cancel_for(frame.turn).is_set():
                 push(TurnFinished(frame.turn))
 
-    def _wait_gate(self, turn: int) -> bool:
-        """Hold an early-started turn's audio until its end is confirmed; False if it was cancelled."""
-        gate, cancel = self._gate_for(turn), self._cancel_for(turn)
-        while not gate.wait(0.01):
-            if cancel.is_set():
-                return False
-        return not cancel.is_set()
+    def _wait_release(self, turn: int) -> bool:
+        """Wait while `turn` is held; False if it was cancelled meanwhile."""
+        with self._lock:
+            gate = self._held.get(turn)
+        if gate is not None:
+            gate.wait()  # set by release(), or by interrupt()
+        return not self._cancel_for(turn).is_set()
 
     def interrupt(self, turn: int) -> None:
         self._started.discard(turn)
-
-
-_OPEN = threading.Event()
-_OPEN.set()
+        self.release(turn)  # a held turn's wait ends; its audio is dropped as cancelled

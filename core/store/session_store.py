@@ -78,6 +78,7 @@ class TurnRecord:
     model: str | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
     safety_triggered: bool = False
+    turn_taking: dict | None = None  # the end-of-turn decision: silence, wait, p(complete), mood, reasons
     created_at: float = field(default_factory=time.time)
     note: str | None = None
     id: int | None = None

@@ -1,0 +1,265 @@
+"""The turn-taking stage on scripted timelines: VAD events in, frames out; no model, no clock.
+
+The words come from Futures the test completes (as the transcript prefetch would), the
+voice's last words from FinalProsody values; the end-of-turn model is an explicit one here so
+that the policy's behaviour is what is tested (the shipped model has its own tests in
+test_end_of_turn.py)."""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+
+import numpy as np
+import pytest
+
+from core.conversation.end_of_turn import EndOfTurnModel, EndOfTurnPolicy, Scorer
+from core.conversation.frames import (
+    Backchannel,
+    BargeIn,
+    TurnReleased,
+    TurnRetracted,
+    UserSpeechEnded,
+    UserTurn,
+)
+from core.conversation.stage_framework import run_stage
+from core.conversation.turn_taking import TurnTaking
+from core.settings import Settings, TurnSettings
+from core.speech.asr import Transcript
+from core.speech.final_prosody import FinalProsody
+from core.speech.vad import (
+    SpeechDropped,
+    SpeechEnded,
+    SpeechOnset,
+    SpeechPaused,
+    SpeechQuieted,
+    SpeechResumed,
+    SpeechStarted,
+)
+
+W = 0.032
+FALL = FinalProsody(final_slope_st_s=-18.0, final_level_st=-3.0, level_drop_db=-2.0, final_run_ratio=1.5, voiced=True)
+LEVEL = FinalProsody(final_slope_st_s=2.0, final_level_st=0.5, level_drop_db=0.5, final_run_ratio=0.9, voiced=True)
+MODEL = EndOfTurnModel(
+    Scorer({"continuation_word": -5.0, "terminal_punctuation": 2.0, "question_mark": 2.0, "fall": 2.0,
+            "no_words": -1.0}, -1.0),
+    Scorer({"fall": 3.0}, -1.0), complete_at=0.8, incomplete_at=0.3, source="test")
+
+
+class Harness:
+    """One stage with a words Future per pause that the test resolves (or not)."""
+
+    def __init__(self, settings: Settings | None = None, words: str | None = "", prosody: FinalProsody = FALL,
+                 speaking: bool = False, replying: bool = False) -> None:
+        self.settings = settings or Settings()
+        self.words = words
+        self.closed = 0
+        self.turns = iter(range(1, 100))
+        self.speaking, self.replying = speaking, replying
+        policy = EndOfTurnPolicy(self.settings.turn, self.settings.vad.min_silence_ms, MODEL)
+        self.stage = TurnTaking(self.settings, policy, lambda: next(self.turns), transcribe_ahead=self._ahead,
+                                close_utterance=self._close, replying=lambda: self.replying,
+                                speaking=lambda: self.speaking, measure_prosody=lambda audio: prosody)
+
+    def _ahead(self, audio):
+        if self.words is None:
+            return None
+        f = Future()
+        f.set_result(Transcript(self.words))
+        return f
+
+    def _close(self):
+        self.closed += 1
+
+    def run(self, events):
+        out = run_stage(self.stage, events)
+        self.stage.close()
+        return out
+
+
+def utterance(silence_ms: float, start: float = 0.0, speech_s: float = 1.5, audio_s: float = 1.5):
+    """Speech from `start` for `speech_s`, then `silence_ms` of silence, as the VAD reports it."""
+    end = start + speech_s
+    audio = np.full(int(audio_s * 16000), 0.1, np.float32)
+    events = [SpeechStarted(start + 0.25, start), SpeechQuieted(end + W, end, audio)]
+    n = int(silence_ms / 1000 / W)
+    events += [SpeechPaused(end + k * W, end, k * W) for k in range(2, n + 1)]
+    return events
+
+
+def ends(frames):
+    return [f for f in frames if isinstance(f, (UserTurn, TurnReleased)) and not getattr(f, "held", False)]
+
+
+def end_silence_ms(frames) -> float:
+    e = next(f for f in frames if isinstance(f, UserSpeechEnded))
+    return (e.stream_s - e.speech_end_s) * 1000
+
+
+def test_a_finished_sentence_with_a_falling_voice_ends_at_the_shortest_wait():
+    h = Harness(words="I went to the shop.")
+    frames = h.run(utterance(1500))
+    assert len(ends(frames)) == 1
+    s = h.settings.turn
+    assert s.min_wait_ms <= end_silence_ms(frames) < s.min_wait_ms + 40
+    record = ends(frames)[0].turn_taking
+    assert record["action"] == "end" and record["p_complete"] >= MODEL.complete_at and record["reasons"]
+    assert h.closed == 1  # the VAD is told the utterance is over
+
+
+def test_a_trailing_and_waits_the_longest_and_a_resumption_retracts_the_early_turn():
+    h = Harness(words="I went to the shop and", prosody=LEVEL)
+    events = utterance(900) + [SpeechResumed(1.5 + 0.9 + W, 0.9)]
+    frames = h.run(events)
+    assert ends(frames) == []  # 900 ms is not enough for a turn that needs more words
+    held = [f for f in frames if isinstance(f, UserTurn) and f.held]
+    assert len(held) == 1 and [f.turn for f in frames if isinstance(f, TurnRetracted)] == [held[0].turn]
+    # and if the pause goes on past the longest wait, the turn ends there
+    h2 = Harness(words="I went to the shop and", prosody=LEVEL)
+    frames = h2.run(utterance(1500))
+    assert h2.settings.turn.max_wait_ms <= end_silence_ms(frames) < h2.settings.turn.max_wait_ms + 40
+    assert isinstance(ends(frames)[0], TurnReleased)  # the early-started turn is the one released
+
+
+def test_no_decision_before_the_words_are_in():
+    h = Harness(words="Thank you.")
+    pending = Future()  # the transcript is still running
+    h.stage._transcribe_ahead = lambda audio: pending
+    frames = run_stage(h.stage, utterance(600))
+    assert ends(frames) == []
+    pending.set_result(Transcript("Thank you."))
+    frames = run_stage(h.stage, [SpeechPaused(1.5 + 0.64, 1.5, 0.64)])
+    assert len(ends(frames)) == 1 and ends(frames)[0].turn_taking["silence_ms"] == pytest.approx(640)
+    h.stage.close()
+
+
+def test_a_sad_person_gets_a_longer_wait_and_a_backchannel_instead_of_the_turn():
+    steady = Harness(words="I just feel", prosody=LEVEL)
+    steady_at = end_silence_ms(steady.run(utterance(3000)))
+    sad = Harness(words="I just feel", prosody=LEVEL)
+    sad.stage.perceived("sad", "medium")
+    frames = sad.run(utterance(3000))
+    sad_at = end_silence_ms(frames)
+    assert sad_at == pytest.approx(steady_at * sad.settings.turn.patience, abs=40)
+    said = [f for f in frames if isinstance(f, Backchannel)]
+    assert len(said) == 1 and said[0].text == "Mm."
+    bc_at = frames.index(said[0])
+    record = ends(frames)[0].turn_taking
+    assert record["mood"] == "patient" and any("sad" in r for r in record["reasons"])
+    assert len(record["backchannels"]) == 1 and record["backchannels"][0]["silence_ms"] >= steady.settings.turn.max_wait_ms
+    assert bc_at < frames.index(ends(frames)[0])
+
+
+def test_an_agitated_person_is_not_talked_over():
+    calm = Harness(words="This is the third time.")
+    angry = Harness(words="This is the third time.")
+    angry.stage.perceived("angry", "high")
+    frames = angry.run(utterance(2000))
+    calm_at, angry_at = end_silence_ms(calm.run(utterance(2000))), end_silence_ms(frames)
+    assert angry_at >= calm_at * angry.settings.turn.agitated_patience - 40
+    assert not any(isinstance(f, Backchannel) for f in frames)
+
+
+def test_the_range_comes_from_the_settings():
+    s = Settings(turn=TurnSettings(min_wait_ms=400, max_wait_ms=2000))
+    fast = end_silence_ms(Harness(s, words="See you tomorrow.").run(utterance(3000)))
+    slow = end_silence_ms(Harness(s, words="and then", prosody=LEVEL).run(utterance(3000)))
+    assert 400 <= fast < 440 and 2000 <= slow < 2040
+
+
+def test_the_fixed_window_baseline_ignores_words_and_voice():
+    s = Settings(turn=TurnSettings(smart_end=False))
+    a = end_silence_ms(Harness(s, words="and then", prosody=LEVEL).run(utterance(1500)))
+    b = end_silence_ms(Harness(s, words="Bye.").run(utterance(1500)))
+    assert a == b and s.vad.min_silence_ms <= a < s.vad.min_silence_ms + 40
+
+
+def test_without_a_transcript_the_voice_alone_decides():
+    falling = end_silence_ms(Harness(words=None, prosody=FALL).run(utterance(2000)))
+    level = end_silence_ms(Harness(words=None, prosody=LEVEL).run(utterance(2000)))
+    assert falling < level
+
+
+def test_noise_with_no_words_and_no_voice_is_no_turn():
+    h = Harness(words="", prosody=FinalProsody())
+    frames = h.run(utterance(2000))
+    assert ends(frames) == [] and not any(isinstance(f, UserSpeechEnded) for f in frames) and h.closed == 1
+
+
+def test_silence_only_is_no_turn():
+    assert Harness().run([SpeechPaused(k * W, 0.0, k * W) for k in range(100)]) == []
+
+
+def test_the_vads_own_end_and_a_cut_stream_end_the_turn_with_a_clear_record():
+    h = Harness(words=None, prosody=LEVEL)
+    audio = np.full(16000, 0.1, np.float32)
+    frames = h.run([SpeechStarted(0.25, 0.0), SpeechEnded(1.2, 1.0, audio, cut=True)])
+    assert len(ends(frames)) == 1 and "the input ended mid-speech" in ends(frames)[0].turn_taking["reasons"]
+    h = Harness(words=None)
+    frames = h.run([SpeechStarted(0.25, 0.0), SpeechEnded(40.0, 39.0, audio, dropped_s=570.0)])
+    assert any("monologue" in r for r in ends(frames)[0].turn_taking["reasons"])
+
+
+def test_a_held_turn_is_ended_when_the_input_stops_in_a_pause():
+    h = Harness(words="and", prosody=LEVEL)
+    frames = run_stage(h.stage, utterance(300))  # early start at 100 ms, no end yet
+    held = [f for f in frames if isinstance(f, UserTurn) and f.held]
+    out = []
+    h.stage.flush(out.append)
+    h.stage.close()
+    assert [type(f) for f in out] == [TurnReleased, UserSpeechEnded] and out[0].turn == held[0].turn
+
+
+# --- barge-in --------------------------------------------------------------------------
+
+def tone(freq: float, amp: float = 0.3) -> np.ndarray:
+    t = np.arange(512) / 16000
+    return (amp * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+def vowel() -> np.ndarray:
+    """A window with formant-like energy above 1 kHz, as an open vowel has."""
+    return tone(150) + tone(700, 0.25) + tone(1200, 0.2) + tone(2400, 0.15)
+
+
+def onsets(window, n, onset=10.0, prob=0.95):
+    return [SpeechOnset(onset + (k + 1) * W, onset, prob, window) for k in range(n)]
+
+
+def test_words_over_the_reply_stop_it_within_three_windows():
+    h = Harness(speaking=True, replying=True)
+    frames = h.run(onsets(vowel(), 6))
+    barges = [i for i, f in enumerate(frames) if isinstance(f, BargeIn)]
+    assert len(barges) == 1 and h.stage.barge_ins == 1  # once, after the third window
+
+
+def test_a_hummed_backchannel_and_a_cough_do_not_stop_the_reply():
+    h = Harness(speaking=True, replying=True)
+    hum = tone(140, 0.3) + tone(280, 0.1)  # "mm": a nasal murmur, nothing above 1 kHz
+    events = onsets(hum, 8) + [SpeechStarted(10.0 + 8 * W, 10.0), SpeechQuieted(10.3, 10.28, np.zeros(4000, np.float32))]
+    events += [SpeechPaused(10.3 + k * W, 10.28, k * W) for k in range(2, 40)]
+    events += onsets(vowel(), 2, onset=12.0, prob=0.7) + [SpeechDropped(12.1, 12.0)]  # a cough: brief, dropped
+    frames = h.run(events)
+    assert not any(isinstance(f, (BargeIn, UserTurn, TurnReleased)) for f in frames)
+    assert h.stage.ignored_bursts == 2
+
+
+def test_a_murmur_that_goes_on_is_an_interruption():
+    h = Harness(speaking=True, replying=True)
+    hum = tone(140, 0.3)
+    frames = h.run(onsets(hum, 40))
+    assert sum(isinstance(f, BargeIn) for f in frames) == 1
+    n_windows = next(i for i, f in enumerate(frames) if isinstance(f, BargeIn))
+    assert n_windows * W * 1000 <= h.settings.turn.backchannel_max_ms + 2 * W * 1000
+
+
+def test_an_agitated_person_stops_the_reply_at_once():
+    h = Harness(speaking=True, replying=True)
+    h.stage.perceived("angry", "medium")
+    frames = h.run(onsets(tone(140, 0.3), 3))
+    assert isinstance(frames[0], BargeIn) or isinstance(frames[1], BargeIn)
+
+
+def test_speech_while_the_reply_is_being_prepared_interrupts_it():
+    h = Harness(speaking=False, replying=True)
+    frames = h.run([SpeechStarted(10.3, 10.0)])
+    assert any(isinstance(f, BargeIn) for f in frames)
