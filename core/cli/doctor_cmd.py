@@ -1,7 +1,8 @@
 """`cogaudio doctor [--json]`: what this machine has for CogAudio, and what is wrong.
 
 Reports the audio devices (sounddevice; none is fine for file-based use), the llama.cpp
-backend this build runs on (CPU, CUDA, Metal), every catalogued model with its path, size
+backend this build runs on (CPU, CUDA, Metal) and how many layers of the language model it
+would put on the GPU, every catalogued model with its path, size
 and checksum state, the audio model the `auto` engine would load (configured or embedded
 under assets/models/) and whether its files pass validation. Exit code 1 when something
 the default conversation needs is missing or damaged, else 0.
@@ -100,16 +101,35 @@ def merged_report(settings, files) -> dict | None:
     return {"state": "cached" if found else "pending", "path": str(path), "size": found["size"] if found else None}
 
 
+def offload_report(settings, audio_model: dict) -> dict:
+    """Layers of the language model the engine would load (the audio model's when it is usable
+    and the engine is not the cascade, else engine.llm_path or the bundled one) that llama.cpp
+    puts on the GPU."""
+    from core.engines.llm_runtime import llm_path, offload_plan
+
+    try:
+        audio = audio_model["status"] == "ok" and settings.engine.kind != "cascade"
+        path = audio_model["llm"] if audio else llm_path(settings.engine)
+        plan = offload_plan(settings.engine, path)
+    except Exception as exc:
+        return {"model": None, "offloaded": None, "total": None, "reason": f"{type(exc).__name__}: {exc}"}
+    return {"model": plan.model, "offloaded": plan.offloaded, "total": plan.total, "reason": plan.reason}
+
+
 def build_report(settings, verify: bool) -> dict:
     from core.models.registry import ModelRegistry
 
     registry = ModelRegistry(settings.resolved_data_dir())
     models = [s.as_dict() for s in registry.list(verify=verify)]
+    audio_model = audio_model_report(settings)
+    llama = llama_report()
+    if llama["available"]:
+        llama["offload"] = offload_report(settings, audio_model)
     return {
         "audio": audio_report(),
-        "llama_cpp": llama_report(),
+        "llama_cpp": llama,
         "models": models,
-        "audio_model": audio_model_report(settings),
+        "audio_model": audio_model,
         "data_dir": str(settings.resolved_data_dir()),
     }
 
@@ -158,6 +178,12 @@ def render(report: dict) -> str:
     if lc["available"]:
         lines.append(f"  llama-cpp-python {lc['version']}, backend {lc['backend']}"
                      f"{' (GPU offload)' if lc['gpu_offload'] else ''}, audio input {'yes' if lc['audio_input'] else 'no'}")
+        off = lc.get("offload") or {}
+        if off.get("total"):
+            lines.append(f"  layers on the GPU: {off['offloaded']}/{off['total']} of {off['model']}"
+                         + (f" ({off['reason']})" if off["reason"] else ""))
+        elif off:
+            lines.append(f"  layers on the GPU: unknown ({off['reason']})")
     else:
         lines.append(f"  unavailable: {lc['error']}")
     lines.append("Models:")

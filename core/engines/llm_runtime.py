@@ -61,6 +61,42 @@ def gpu_layers(settings: EngineSettings) -> int:
     return -1 if llama_cpp.llama_supports_gpu_offload() else 0
 
 
+@dataclass(frozen=True)
+class OffloadPlan:
+    """How many of a model's layers llama.cpp puts on the GPU with these settings (for doctor)."""
+
+    model: str
+    offloaded: int
+    total: int
+    reason: str  # why not all, or "" when every layer goes to the GPU
+
+
+def offload_plan(settings: EngineSettings, path: Path) -> OffloadPlan:
+    """The count llama.cpp logs at load ("offloaded k/n layers to GPU"), known before loading.
+
+    llama.cpp counts a model of B blocks as B + 1 offloadable layers (the output layer is
+    one) and clamps the requested n_gpu_layers to that; -1 (what gpu_layers gives) asks for
+    all of them (llama-model.cpp, load_tensors / n_gpu_layers). B is the GGUF's block_count.
+    """
+    from core.models.manifest import read_gguf_metadata
+
+    meta = read_gguf_metadata(Path(path), "language model")
+    arch = meta.get("general.architecture")
+    blocks = meta.get(f"{arch}.block_count")
+    if not isinstance(blocks, int) or blocks <= 0:
+        raise ModelAssetError(f"{path} has no {arch}.block_count; is it a language-model GGUF?")
+    total = blocks + 1
+    requested = gpu_layers(settings)
+    offloaded = total if requested < 0 else min(requested, total)
+    if offloaded == total:
+        reason = ""
+    elif settings.gpu_offload == "cpu":
+        reason = "engine.gpu_offload is 'cpu' in the settings"
+    else:
+        reason = "this llama.cpp build has no GPU backend; packaging/README.md says how to build one"
+    return OffloadPlan(Path(path).name, offloaded, total, reason)
+
+
 def all_cores(settings: EngineSettings) -> int:
     """settings.n_threads when set, else every core (at most 8)."""
     return settings.n_threads or max(1, min(8, os.cpu_count() or 1))
