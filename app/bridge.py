@@ -146,14 +146,14 @@ class ConversationBridge(QObject):
             from core.speech.tts import Speaker
 
             speaker = Speaker(settings.tts)
-        sink, sink_notice = (self.parts.sink(settings), None) if self.parts.sink else _speaker_sink(settings)
+        sink, sink_notice = (self.parts.sink(settings), None) if self.parts.sink else _speaker_sink(settings, self.error.emit)
         pipeline = ConversationPipeline(settings, engine, speaker, sink, store=self.store,
                                         session_id=self.session_id, observers=[self._observe])
         pipeline.start()
         mic_error = None
         if self.parts.listen:
             try:
-                inner = self.parts.source(settings) if self.parts.source else _microphone(settings)
+                inner = self.parts.source(settings) if self.parts.source else _microphone(settings, self.error.emit)
                 self.source = GatedSource(inner, self.level.emit)
                 self.source.hands_free, self.source.talking = self._hands_free, self._talking
                 pipeline.listen(self.source)
@@ -343,17 +343,18 @@ def _create_engine(settings: Settings) -> Any:
     return create_engine(settings, settings.engine.kind)
 
 
-def _microphone(settings: Settings) -> Any:
+def _microphone(settings: Settings, on_status=None) -> Any:
     from core.audio.sources import MicrophoneSource
 
-    return MicrophoneSource(settings.audio.input_device, settings.audio.frame_ms)
+    # a microphone unplugged and plugged back is said in the window (on_status) and picked up again
+    return MicrophoneSource(settings.audio.input_device, settings.audio.frame_ms, on_status=on_status)
 
 
-def _speaker_sink(settings: Settings) -> tuple[Any, str | None]:
+def _speaker_sink(settings: Settings, on_status=None) -> tuple[Any, str | None]:
     """The speakers, or a silent real-time sink and a notice when there is no output device."""
     from core.audio.sinks import ArraySink, AudioDeviceError, SpeakerSink
 
     try:
-        return SpeakerSink(settings.audio.output_device), None
+        return SpeakerSink(settings.audio.output_device, on_status=on_status), None
     except (AudioDeviceError, OSError) as exc:
         return ArraySink(realtime=True), f"Replies are shown but not played: {exc}"

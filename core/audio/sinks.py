@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -126,10 +127,17 @@ class WavFileSink(ArraySink):
 
 
 class SpeakerSink(_SinkBase):
-    """The default sound output through sounddevice (PortAudio), one OutputStream per sample rate."""
+    """The default sound output through sounddevice (PortAudio), one OutputStream per sample rate.
 
-    def __init__(self, device: str | int | None = None) -> None:
+    An output that goes away mid-reply (headphones unplugged) makes `play` return False (the
+    rest of that reply is not heard) and says so through `on_status`; every later `play`
+    tries the device again and says when it is back, so no restart is needed.
+    """
+
+    def __init__(self, device: str | int | None = None, on_status: Callable[[str], None] | None = None) -> None:
         super().__init__()
+        self.on_status = on_status or (lambda message: None)
+        self.lost = False
         try:
             import sounddevice as sd
         except OSError as exc:  # PortAudio library missing
@@ -157,19 +165,39 @@ class SpeakerSink(_SinkBase):
 
     def play(self, samples: np.ndarray, sample_rate: int, cancel: threading.Event | None = None, turn: int = 0) -> bool:
         self._stop.clear()
-        stream = self._open(sample_rate)
+        try:
+            stream = self._open(sample_rate)
+        except Exception as exc:  # PortAudioError and friends: the device is (still) gone
+            return self._lost(exc)
+        if self.lost:
+            self.lost = False
+            self.on_status("The sound output is back.")
         if self.first_write_at is None:
             self.first_write_at = time.perf_counter()
         block = max(1, int(BLOCK_S * sample_rate))
         samples = np.asarray(samples, dtype=np.float32)
-        for i in range(0, len(samples), block):
-            if self._cancelled(cancel):
-                # abort() drops what PortAudio still holds, so the voice stops now, not after its buffer
-                stream.abort()
-                stream.start()
-                return False
-            stream.write(samples[i:i + block].reshape(-1, 1))
+        try:
+            for i in range(0, len(samples), block):
+                if self._cancelled(cancel):
+                    # abort() drops what PortAudio still holds, so the voice stops now, not after its buffer
+                    stream.abort()
+                    stream.start()
+                    return False
+                stream.write(samples[i:i + block].reshape(-1, 1))
+        except Exception as exc:  # unplugged mid-reply
+            return self._lost(exc)
         return True
+
+    def _lost(self, exc: Exception) -> bool:
+        try:
+            self.close()
+        except Exception:  # a vanished device may refuse even this; the stream is dropped either way
+            self._stream = None
+        if not self.lost:
+            self.lost = True
+            self.on_status(f"The sound output stopped working ({exc}). Plug it back in: the next reply "
+                           "will try it again.")
+        return False
 
     def close(self) -> None:
         if self._stream is not None:

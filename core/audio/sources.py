@@ -11,7 +11,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -107,10 +107,25 @@ class QueueSource(_Paced):
 
 
 class MicrophoneSource(_Paced):
-    """The default microphone through a sounddevice InputStream (16 kHz mono float32)."""
+    """The default microphone through a sounddevice InputStream (16 kHz mono float32).
 
-    def __init__(self, device: str | int | None = None, frame_ms: int = 32) -> None:
+    A microphone that goes away mid-conversation (unplugged, a Bluetooth headset out of
+    range) is noticed when the stream stops delivering or reports an error; the source then
+    closes it, says so through `on_status`, retries every `reopen_s` and says so again when
+    the device is back, so the conversation goes on without a restart. PortAudio is not
+    re-initialised for that (it would cut the speaker's stream too): with PulseAudio/PipeWire
+    or the system default device, a re-plugged microphone comes back under the same name.
+    """
+
+    STALL_S = 1.0  # no audio for this long from an open stream: the device is gone
+
+    def __init__(self, device: str | int | None = None, frame_ms: int = 32,
+                 on_status: Callable[[str], None] | None = None, reopen_s: float = 1.0) -> None:
         super().__init__(frame_ms, speed=0)
+        self.on_status = on_status or (lambda message: None)
+        self.reopen_s = reopen_s
+        self.device = device
+        self.lost = False  # True while the device is gone
         try:
             import sounddevice as sd
         except OSError as exc:
@@ -122,10 +137,14 @@ class MicrophoneSource(_Paced):
                 f"no usable microphone ({exc}). Connect one, choose it with audio.input_device "
                 "(`cogaudio doctor` lists devices), or drive the conversation from a file with --input FILE."
             ) from exc
+        self._sd = sd
         self._queue: queue.Queue[np.ndarray] = queue.Queue(maxsize=500)
-        self._stream = sd.InputStream(samplerate=SAMPLE_RATE, channels=1, dtype="float32", device=device,
-                                      blocksize=self.frame_len, callback=self._callback)
+        self._stream = self._new_stream()
         self.overflows = 0
+
+    def _new_stream(self):
+        return self._sd.InputStream(samplerate=SAMPLE_RATE, channels=1, dtype="float32", device=self.device,
+                                    blocksize=self.frame_len, callback=self._callback)
 
     def _callback(self, indata, frames, time_info, status) -> None:  # PortAudio's thread
         if status.input_overflow:
@@ -135,14 +154,58 @@ class MicrophoneSource(_Paced):
         except queue.Full:
             self.overflows += 1  # the consumer stalled; dropping is better than growing without bound
 
+    def _drop(self, reason: str) -> None:
+        """The device is gone: close what is left of the stream and say so once."""
+        try:
+            self._stream.abort()
+            self._stream.close()
+        except Exception:  # a vanished device may refuse even this; the stream is dropped either way
+            pass
+        self._stream = None
+        if not self.lost:
+            self.lost = True
+            self.on_status(f"The microphone stopped working ({reason}). Plug it back in: the conversation "
+                           "goes on as soon as it is back.")
+
+    def _reopen(self) -> bool:
+        try:
+            stream = self._new_stream()
+            stream.start()
+        except Exception:  # still gone; try again later
+            return False
+        self._stream = stream
+        self.lost = False
+        self.on_status("The microphone is back; I'm listening again.")
+        return True
+
     def frames(self) -> Iterator[np.ndarray]:
-        self._stream.start()
+        try:
+            self._stream.start()
+        except Exception as exc:  # gone between the check and the start
+            self._drop(str(exc))
+        quiet_since = time.monotonic()
         try:
             while not self.closed:
+                if self._stream is None:
+                    if not self._reopen():
+                        self._closed.wait(self.reopen_s)
+                        continue
+                    quiet_since = time.monotonic()
                 try:
-                    yield self._hand_out(self._queue.get(timeout=0.1))
+                    frame = self._queue.get(timeout=0.1)
                 except queue.Empty:
+                    if time.monotonic() - quiet_since > self.STALL_S and not self._stream_alive():
+                        self._drop("no audio is arriving from it")
                     continue
+                quiet_since = time.monotonic()
+                yield self._hand_out(frame)
         finally:
-            self._stream.stop()
-            self._stream.close()
+            if self._stream is not None:
+                self._stream.stop()
+                self._stream.close()
+
+    def _stream_alive(self) -> bool:
+        try:
+            return bool(self._stream.active)
+        except Exception:
+            return False
