@@ -159,9 +159,14 @@ def load_settings(path: Path | None = None) -> Settings:
         return Settings()
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # ValueError: bad JSON or bytes that are not UTF-8
         raise SettingsError(f"cannot read settings file {path}: {exc}. Fix or delete it to use defaults.") from exc
+    if not isinstance(data, dict):
+        raise SettingsError(f"settings file {path} holds a JSON {type(data).__name__}, not an object of "
+                            "settings. Fix or delete it to use defaults.")
     version = data.get("schema_version", SCHEMA_VERSION)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise SettingsError(f"invalid settings in {path}: schema_version must be a whole number, not {version!r}.")
     if version > SCHEMA_VERSION:
         raise SettingsError(f"{path} was written by a newer CogAudio (schema {version}); please update the app.")
     data["schema_version"] = SCHEMA_VERSION  # older schemas migrate forward here

@@ -254,7 +254,7 @@ def load_manifest(path: Path) -> ModelManifest:
         raw = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise ModelAssetError(f"no audio model manifest at {path}; run `cogaudio-train pipeline` or `export`") from exc
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # ValueError: bad JSON or bytes that are not UTF-8
         raise ModelAssetError(f"audio model manifest {path} is unreadable ({exc}); re-export it") from exc
     try:
         manifest = ModelManifest.model_validate(raw)
