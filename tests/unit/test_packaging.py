@@ -61,20 +61,41 @@ def test_assets_land_where_core_looks_for_them():
     assert not any(src.endswith("make_samples.sh") for src, _ in pairs)
 
 
-def _imported_modules(folder: Path) -> set[str]:
-    names = set()
-    for path in folder.rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+def _guarded(handler: ast.ExceptHandler) -> bool:
+    names = [handler.type] if not isinstance(handler.type, ast.Tuple) else list(handler.type.elts)
+    return any(isinstance(n, ast.Name) and n.id in ("ImportError", "ModuleNotFoundError") for n in names)
+
+
+def _unguarded_imports(folder: Path) -> dict[str, str]:
+    """Top-level package of every import that is not inside `try: ... except ImportError`
+    (a guarded import is an optional feature that says what to install), with where it is."""
+    found: dict[str, str] = {}
+
+    def visit(node: ast.AST, path: Path, guarded: bool) -> None:
+        if isinstance(node, ast.Try) and any(_guarded(h) for h in node.handlers):
+            for child in node.body:
+                visit(child, path, True)
+            for child in node.handlers + node.orelse + node.finalbody:
+                visit(child, path, guarded)
+            return
+        if not guarded:
             if isinstance(node, ast.Import):
-                names |= {a.name.split(".")[0] for a in node.names}
+                for a in node.names:
+                    found.setdefault(a.name.split(".")[0], f"{path}:{node.lineno}")
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                names.add(node.module.split(".")[0])
-    return names
+                found.setdefault(node.module.split(".")[0], f"{path}:{node.lineno}")
+        for child in ast.iter_child_nodes(node):
+            visit(child, path, guarded)
+
+    for path in folder.rglob("*.py"):
+        visit(ast.parse(path.read_text(encoding="utf-8")), path.relative_to(REPO), False)
+    return found
 
 
 def test_no_run_time_code_imports_what_the_bundle_leaves_out():
-    used = _imported_modules(REPO / "core") | _imported_modules(REPO / "app")
-    assert used & set(bc.EXCLUDES) == set()
+    used = {**_unguarded_imports(REPO / "core"), **_unguarded_imports(REPO / "app")}
+    left_out = {name: where for name, where in used.items() if name in bc.EXCLUDES}
+    assert left_out == {}, f"imported by run-time code but excluded from the bundle: {left_out}"
 
 
 def _bash(script: str, *args: str, path: str | None = None, cwd: Path = REPO) -> subprocess.CompletedProcess:
@@ -100,6 +121,17 @@ def test_backend_flags_live_in_one_place_and_the_readme_shows_the_same():
     assert "-DGGML_CUDA=on" in rows["cuda"] and "-DGGML_METAL=on" in rows["metal"]
     bad = _backend_args("vulkan")
     assert bad.returncode == 2 and "unknown backend 'vulkan'" in bad.stderr
+
+
+def test_scripts_that_cannot_source_bash_read_the_same_flags():
+    import backend_flags  # packaging/backend_flags.py, used by build_windows.ps1
+
+    for backend in ("cpu", "portable", "cuda", "metal"):
+        assert backend_flags.flags(backend, env={}) == _backend_args(backend).stdout.strip()
+    arches = subprocess.run(["bash", "-c", "source packaging/llama_backends.sh && llama_cmake_args cuda"], cwd=REPO,
+                            capture_output=True, text=True, env={**os.environ, "CUDA_ARCHS": "80;90"}).stdout.strip()
+    assert backend_flags.flags("cuda", env={"CUDA_ARCHS": "80;90"}) == arches == "-DGGML_CUDA=on -DCMAKE_CUDA_ARCHITECTURES=80;90"
+    assert "backend_flags.py cuda" in (REPO / "packaging" / "build_windows.ps1").read_text()
 
 
 def test_the_llama_version_of_the_scripts_is_the_pinned_one():
