@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.ear.baseline import VoiceBaseline
-from core.speech.encoder_pass import EncoderOutput
 from core.ear.head import EmotionHead
 from core.ear.pooling import stats_pool
 from core.emotion.labels import EMOTIONS, INTENSITIES
+from core.speech.encoder_pass import EncoderOutput
 
 
 @dataclass(frozen=True)

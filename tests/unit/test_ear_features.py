@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from core.audio.pcm import SAMPLE_RATE, load_audio
-from core.speech.encoder_pass import EncoderPass, valid_frames, window_frames
 from core.ear.pooling import stats_pool
+from core.speech.encoder_pass import EncoderPass, valid_frames, window_frames
 from training.ear.features import FeatureCache
 
 SAMPLES = __import__("pathlib").Path(__file__).resolve().parents[2] / "assets" / "samples"

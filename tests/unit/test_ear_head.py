@@ -5,10 +5,10 @@ import pytest
 
 from core.ear.baseline import VoiceBaseline
 from core.ear.ear import Ear
-from core.speech.encoder_pass import EncoderOutput
 from core.ear.head import EmotionHead, HeadError
 from core.ear.pooling import stats_pool
 from core.emotion.labels import EMOTIONS
+from core.speech.encoder_pass import EncoderOutput
 from training.ear.head_train import fit_temperature
 from training.ear.metrics import expected_calibration_error, restrict
 

@@ -34,6 +34,19 @@ def shipped_split(table: Table) -> tuple[Table, Table, Table]:
     return train, table.subset(_lime(table, "validation")), table.subset(_lime(table, "test"))
 
 
+def calibration_split(train: Table, val: Table, share: int = 5) -> tuple[Table, Table]:
+    """Without LIME validation rows, every `share`-th training speaker (sorted, per corpus) is held
+    out to fit the temperature on voices the head has not seen."""
+    if len(val):
+        return train, val
+    held = set()
+    for c in sorted(set(train.corpus.tolist())):
+        speakers = sorted(set(train.speaker[train.corpus == c].tolist()))
+        held |= set(speakers[share // 2::share]) if len(speakers) >= share else set()
+    mask = np.isin(train.speaker, sorted(held))
+    return train.subset(~mask), train.subset(mask & (train.augment == ""))
+
+
 def label_set(t: Table) -> list[str]:
     return sorted(set(t.label.tolist()), key=EMOTIONS.index)
 
@@ -41,7 +54,7 @@ def label_set(t: Table) -> list[str]:
 def fit_and_report(cfg: EarConfig) -> EmotionHead:
     table = Table.load(Path(cfg.table))
     train, val, test = shipped_split(table)
-    head = train_head(train, val, cfg.head, cfg.encoder_name)
+    head = train_head(*calibration_split(train, val), cfg.head, cfg.encoder_name)
     out = Path(cfg.out_dir)
     head.save(out / "emotion-head.gguf")
     summary = report(head, test, out / "lime-test", "LIME test voice")
@@ -63,7 +76,7 @@ def leave_one_corpus_out(cfg: EarConfig) -> dict:
     for c in corpora:
         train = table.subset((_lime(table, "train", originals=False) | (table.corpus != "lime")) & (table.corpus != c))
         test = table.subset((table.corpus == c) & (table.augment == ""))
-        head = train_head(train, val, cfg.head, cfg.encoder_name)
+        head = train_head(*calibration_split(train, val), cfg.head, cfg.encoder_name)
         labels = label_set(test)
         results[c] = {"labels": labels, "chance": 1 / len(labels), "speakers": len(set(test.speaker.tolist()))}
         for mode in MODES:

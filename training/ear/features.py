@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from core.speech.encoder_pass import WINDOW_FACTOR, WINDOW_MIN_S, EncoderPass, digest
 from core.ear.pooling import stats_pool
+from core.speech.encoder_pass import WINDOW_FACTOR, WINDOW_MIN_S, EncoderPass, digest
 
 WINDOW_RULE = f"max({WINDOW_MIN_S},{WINDOW_FACTOR}x)"
 

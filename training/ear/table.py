@@ -22,6 +22,7 @@ from core.audio.pcm import SAMPLE_RATE, load_audio
 from core.emotion.labels import EMOTION_ID
 from training.ear.features import FeatureCache
 
+ONE_EMOTION_SPEAKERS = {"urdu"}  # no URDU speaker acted all four of its emotions
 STR_COLUMNS = ("id", "corpus", "speaker", "label", "intensity", "language", "split", "kind", "text",
                "text_emotion", "augment")
 
@@ -101,8 +102,11 @@ def corpus_clips(manifest: Path) -> Iterator[Clip]:
         if not path.is_absolute():
             path = manifest.parent / path
         corpus = str(rec["corpus"])
+        # a corpus whose speakers each acted one or two emotions only: a per-speaker baseline would
+        # subtract the emotion itself, so its clips share one corpus-wide baseline (docs/corpora.md)
+        speaker = corpus if corpus in ONE_EMOTION_SPEAKERS else str(rec["speaker"])
         yield Clip(lambda path=path: load_audio(path), {
-            "id": f"{corpus}/{Path(rec['path']).stem}", "corpus": corpus, "speaker": f"{corpus}/{rec['speaker']}",
+            "id": str(rec.get("id") or f"{corpus}/{Path(rec['path']).stem}"), "corpus": corpus, "speaker": speaker,
             "label": rec["label"], "intensity": rec.get("intensity") or "", "language": rec.get("language") or "",
             "split": "corpus", "kind": "real", "text": rec.get("text") or "", "text_emotion": "", "augment": "",
         })

@@ -97,5 +97,4 @@ def evaluate(model, ds, cfg, builder, explicit: bool = False, log=print) -> dict
 
 def _audio_example(builder, prompt, row) -> Segmented:
     """An inference example; n_valid lets a trimmed-audio model see only the speech part."""
-    mel, valid = builder.mel_and_valid(row)
-    return Segmented(prompt.before, mel, prompt.after, [], valid)
+    return builder.prompt_example(row, prompt)

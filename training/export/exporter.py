@@ -76,8 +76,13 @@ def write_projector(model_dir: Path, audio_cfg: dict, out: Path, dtype: str) -> 
     proj = {k[len("multi_modal_projector."):]: v for k, v in sd.items() if k.startswith("multi_modal_projector.")}
     spec = EncoderSpec(audio_cfg["d_model"], audio_cfg["ffn_dim"], audio_cfg["layers"], audio_cfg["heads"],
                        audio_cfg["n_mels"], audio_cfg.get("layer_norm_eps", 1e-5))
+    frames_input = None
+    if audio_cfg.get("audio_input") == "asr-encoder-frames":  # the app projects the transcript's pass
+        from training.stages.data import encoder_name
+
+        frames_input = encoder_name(audio_cfg["encoder_init"])
     return write_mmproj(out, enc, proj, spec, audio_cfg["stack_factor"], audio_cfg["llm_hidden_size"], dtype,
-                        audio_tail_tokens=audio_cfg.get("audio_tail_tokens"))
+                        audio_tail_tokens=audio_cfg.get("audio_tail_tokens"), frames_encoder=frames_input)
 
 
 def write_adapter(model_dir: Path, base: Path, out: Path, dtype: str) -> Path:

@@ -101,6 +101,7 @@ def write_mmproj(
     ftype: str = "f16",
     name: str = "cogaudio-audio-projector",
     audio_tail_tokens: int | None = None,
+    frames_encoder: str | None = None,
 ) -> Path:
     """Write the mmproj GGUF; refuses stack factors that make llama.cpp abort."""
     from core.models.audio_tokens import stack_factor_is_safe
@@ -128,6 +129,12 @@ def write_mmproj(
         from core.models.manifest import AUDIO_TAIL_KEY
 
         writer.add_uint32(AUDIO_TAIL_KEY, int(audio_tail_tokens))
+    if frames_encoder is not None:
+        # trained on the frames of the app's own short-window pass of this encoder (core.ear.projector)
+        from core.ear.projector import FRAMES_INPUT
+
+        writer.add_string("cogaudio.audio_input", FRAMES_INPUT)
+        writer.add_string("cogaudio.encoder", frames_encoder)
     tensors = mmproj_tensors(encoder_state, projector_state, spec.encoder_layers, ftype)
     names = {n for n, _ in tensors}
     missing = {"mm.a.mlp.1.weight", "mm.a.mlp.2.weight", "mm.a.norm_pre.weight", "mm.a.norm_mid.weight"} - names

@@ -31,6 +31,7 @@ class Segmented:
     after: list[int]
     target: list[int]  # empty at inference
     n_valid: int | None = None  # audio tokens that cover real samples (the rest is mtmd's padding)
+    frames: torch.Tensor | None = None  # (T, d) cached encoder frames of the speech (audio_input asr-encoder-frames)
 
 
 def build_encoder(cfg: ModelConfig) -> nn.Module:
@@ -122,6 +123,11 @@ class CogAudioModel(nn.Module):
         frames = self.encoder(mel.to(self.device, self.projector.linear_1.weight.dtype)).last_hidden_state
         return self.projector(frames)
 
+    def project_frames(self, frames: torch.Tensor) -> torch.Tensor:
+        """(T, d) cached encoder frames -> (ceil(T / stack), d_llm): the projector alone, as the app
+        runs it on the transcript's encoder pass (core.ear.projector)."""
+        return self.projector(frames[None].to(self.device, self.projector.linear_1.weight.dtype))[0]
+
     def _assemble(self, examples: list[Segmented], left_pad: bool):
         mels = [e.mel for e in examples if e.mel is not None]
         audio = self.encode_audio(torch.cat(mels)) if mels else None
@@ -130,7 +136,12 @@ class CogAudioModel(nn.Module):
         for e in examples:
             parts = [self.embed_tokens(e.before)]
             n_prompt = len(e.before)
-            if e.mel is not None:
+            if e.frames is not None:
+                a = self.project_frames(e.frames)
+                parts.append(a.to(emb_dtype))
+                pooled.append(a.mean(0))
+                n_prompt += a.shape[0]
+            elif e.mel is not None:
                 a = audio[k:k + e.mel.shape[0]].reshape(-1, audio.shape[-1])
                 k += e.mel.shape[0]
                 if self.cfg.audio_tail_tokens is not None and e.n_valid:
@@ -165,6 +176,8 @@ class CogAudioModel(nn.Module):
             embeds, mask, labels, pooled = self._assemble(examples, left_pad=False)
             res = self.llm(inputs_embeds=embeds, attention_mask=mask, labels=labels)
             out["lm_loss"] = res.loss
+        elif examples[0].frames is not None:
+            pooled = torch.stack([self.project_frames(e.frames).mean(0) for e in examples])
         else:
             audio = self.encode_audio(torch.cat([e.mel for e in examples]))
             pooled = torch.stack([a[: e.n_valid or a.shape[0]].mean(0) for a, e in zip(audio, examples, strict=True)])

@@ -31,6 +31,13 @@ class ModelConfig:
     encoder_d_model: int = field(default=128, metadata={"help": "encoder width when training from scratch"})
     encoder_heads: int = field(default=4, metadata={"help": "encoder attention heads when training from scratch"})
     encoder_ffn_dim: int = field(default=512, metadata={"help": "encoder FFN width when training from scratch"})
+    audio_input: str = field(default="mel", metadata={"help": (
+        "'mel': the encoder runs inside the model on log-mel chunks (and in llama.cpp's mtmd at run time); "
+        "'asr-encoder-frames': the frozen encoder's frames of the speech, computed once per clip with the app's "
+        "own short-window pass and cached (training/ear/features.py); only the projector and LoRA train, and "
+        "the app projects the transcript's encoder pass (core.ear.projector). Needs encoder_init ct2:...")})
+    frames_cache: str = field(default="data/ear-cache", metadata={"help": "feature cache for asr-encoder-frames"})
+    frames_compute_type: str = field(default="int8", metadata={"help": "the app's asr.compute_type"})
     train_encoder: bool = field(default=True, metadata={"help": "train the encoder (True) or keep it frozen"})
     stack_factor: int = field(default=10, metadata={"help": "ultravox frame stacking: 10 (150 tokens / 30 s) or 12 (125)"})
     audio_tail_tokens: int | None = field(default=None, metadata={"help": (

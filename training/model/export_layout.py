@@ -55,6 +55,7 @@ def save_model(model: CogAudioModel, out_dir: str | Path) -> Path:
         "n_mels": enc.num_mel_bins, "d_model": enc.d_model, "layers": enc.encoder_layers,
         "heads": enc.encoder_attention_heads, "ffn_dim": enc.encoder_ffn_dim, "llm_hidden_size": d_llm,
         "layer_norm_eps": 1e-5, "projector_rms_eps": 1e-6, "audio_tail_tokens": cfg.audio_tail_tokens,
+        "audio_input": cfg.audio_input, "encoder_init": cfg.encoder_init,
     }
     (out / "audio" / "config.json").write_text(json.dumps(audio_cfg, indent=2, default=str))
     save_file(audio_state_dict(model), str(out / "audio" / "model.safetensors"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from math import gcd
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -111,12 +112,45 @@ def row_target(row: dict, explicit: bool) -> str:
     return render_target(row["emotion"], row["intensity"], row["response"], eips)
 
 
-class ExampleBuilder:
-    """Rows -> `Segmented` examples for the model, with the chat prompt tokenized once."""
+def encoder_name(encoder_init: str) -> str:
+    """'ct2:tiny.en' -> 'whisper-tiny.en': the name the ear's feature cache and head use."""
+    return "whisper-" + encoder_init.removeprefix("ct2:").rstrip("/").rsplit("/", 1)[-1]
 
-    def __init__(self, tokenizer, n_mels: int, stack_factor: int = 10) -> None:
+
+def frames_cache(model_cfg):
+    """The per-clip cache of the frozen encoder's frames, computed with the app's own pass."""
+    from faster_whisper import WhisperModel
+
+    from core.speech.encoder_pass import EncoderPass
+    from training.ear.features import FeatureCache, encoder_fingerprint
+    from training.model.whisper_ct2 import ct2_model_dir
+
+    folder = ct2_model_dir(model_cfg.encoder_init)
+    name = encoder_name(model_cfg.encoder_init)
+    encoder = EncoderPass(WhisperModel(str(folder), device="cpu", compute_type=model_cfg.frames_compute_type))
+    fingerprint = encoder_fingerprint(folder, name, model_cfg.frames_compute_type)
+    return FeatureCache(Path(model_cfg.frames_cache) / name, encoder, fingerprint)
+
+
+class ExampleBuilder:
+    """Rows -> `Segmented` examples for the model, with the chat prompt tokenized once.
+
+    With `frames` (a training.ear.features.FeatureCache) the audio goes in as the frozen
+    encoder's cached frames of the speech instead of log-mel chunks."""
+
+    def __init__(self, tokenizer, n_mels: int, stack_factor: int = 10, frames=None) -> None:
         self.tokenizer, self.n_mels, self.stack_factor = tokenizer, n_mels, stack_factor
+        self.frames = frames
         self.prompts: dict[bool, PromptParts] = {e: audio_prompt(tokenizer, e) for e in (True, False)}
+
+    @classmethod
+    def for_model(cls, model) -> ExampleBuilder:
+        cfg = model.cfg
+        cache = frames_cache(cfg) if cfg.audio_input == "asr-encoder-frames" else None
+        return cls(model.tokenizer, cfg.n_mels, cfg.stack_factor, cache)
+
+    def _frames(self, row: dict) -> torch.Tensor:
+        return torch.from_numpy(self.frames.get(row_audio(row)).frames.astype(np.float32))
 
     def mel(self, row: dict) -> torch.Tensor:
         return self.mel_and_valid(row)[0]
@@ -127,13 +161,25 @@ class ExampleBuilder:
         # the same count llama.cpp is given at run time (core.engines.mtmd_eval)
         return torch.from_numpy(log_mel_chunks(x, self.n_mels)), speech_tokens(x.size, self.stack_factor, 0)
 
+    def prompt_example(self, row: dict, prompt: PromptParts) -> Segmented:
+        """An inference example (no target) in whichever audio input the model takes."""
+        if self.frames is not None:
+            return Segmented(prompt.before, None, prompt.after, [], frames=self._frames(row))
+        mel, valid = self.mel_and_valid(row)
+        return Segmented(prompt.before, mel, prompt.after, [], valid)
+
     def train_example(self, row: dict, explicit: bool) -> Segmented:
         p = self.prompts[explicit]
+        target = target_ids(self.tokenizer, row_target(row, explicit))
+        if self.frames is not None:
+            return Segmented(p.before, None, p.after, target, frames=self._frames(row))
         mel, valid = self.mel_and_valid(row)
-        return Segmented(p.before, mel, p.after, target_ids(self.tokenizer, row_target(row, explicit)), valid)
+        return Segmented(p.before, mel, p.after, target, valid)
 
     def audio_only(self, row: dict) -> Segmented:
         """Encoder warm-up input: no prompt tokens are used."""
+        if self.frames is not None:
+            return Segmented([], None, [], [], frames=self._frames(row))
         mel, valid = self.mel_and_valid(row)
         return Segmented([], mel, [], [], valid)
 

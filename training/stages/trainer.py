@@ -127,7 +127,7 @@ def train(cfg: SFTConfig, log=print) -> dict:
     model = build_model(cfg)
     if cfg.init_from:
         cfg.model = model.cfg  # the model is what init_from says it is
-    builder = ExampleBuilder(model.tokenizer, model.cfg.n_mels, model.cfg.stack_factor)
+    builder = ExampleBuilder.for_model(model)
     rows = select_rows(train_ds, cfg.train_kinds)
     plan = BatchPlan(rows, cfg.batch_size, cfg.contrastive_batches, cfg.seed)
     warm_plan = BatchPlan(rows, cfg.warmup_batch_size, False, cfg.seed + 1)

@@ -1,0 +1,70 @@
+"""The ear of a running app: the emotion head, the user's voice baseline and its profile file.
+
+Engines call `hear(encoder_output)` once per turn. The baseline is the user's: it lives in
+the profile (`<data dir>/profile/voice-baseline.json`, statistics only) when `remember` is on,
+so the app knows the voice from one session to the next; `reset()` forgets it (settings,
+`cogaudio voice reset`). `cogaudio reply` without --session calls `new_session()` before each
+input, so each one is heard alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from core.ear.baseline import VoiceBaseline
+from core.ear.ear import Ear, Hearing
+from core.ear.head import EmotionHead, HeadError
+from core.speech.encoder_pass import EncoderOutput
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HEAD = Path(__file__).resolve().parents[2] / "assets" / "models" / "emotion-head.gguf"
+ASR_ENCODER = "whisper-tiny.en"  # the encoder whose frames the bundled ASR computes
+
+
+class EarListener:
+    def __init__(self, head: EmotionHead, profile: Path | None = None, adapt: bool = True) -> None:
+        self.ear = Ear(head)
+        self.head = head
+        self.adapt = adapt  # off: every turn is read as a first turn (no speaker baseline)
+        self.profile = profile
+        self._lock = threading.Lock()
+        self.baseline: VoiceBaseline = head.baseline()
+        if profile is not None and adapt and self.baseline.load(profile, head.encoder):
+            log.info("voice baseline: %d earlier turns from %s", self.baseline.n, profile)
+
+    @classmethod
+    def load(cls, head_path: Path | None, encoder: str, profile: Path | None, adapt: bool = True) -> EarListener:
+        """The ear for an ASR whose encoder is `encoder`; HeadError when the head is missing,
+        damaged, or was trained on another encoder's frames."""
+        head = EmotionHead.load(Path(head_path) if head_path else DEFAULT_HEAD)
+        if head.encoder != encoder:
+            raise HeadError(f"the emotion head reads {head.encoder} frames but the speech model is {encoder}; "
+                            "use the matching ASR model or retrain the head (cogaudio-train ear)")
+        return cls(head, profile, adapt)
+
+    def hear(self, output: EncoderOutput) -> Hearing:
+        with self._lock:
+            if not self.adapt:
+                return self.ear.hear(output, self.baseline.fresh())
+            hearing = self.ear.hear(output, self.baseline)
+            if self.profile is not None:
+                try:
+                    self.baseline.save(self.profile, self.head.encoder)
+                except OSError as exc:  # a full or read-only disk must not cost the turn
+                    log.warning("could not save the voice baseline to %s: %s", self.profile, exc)
+            return hearing
+
+    def new_session(self) -> None:
+        """Forget the turns heard so far in memory (the profile file is left as it is)."""
+        with self._lock:
+            self.baseline = self.baseline.fresh()
+
+    def reset(self) -> None:
+        """Forget the voice: in memory and in the profile."""
+        with self._lock:
+            self.baseline = self.baseline.fresh()
+            if self.profile is not None:
+                self.profile.unlink(missing_ok=True)
