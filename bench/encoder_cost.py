@@ -12,8 +12,9 @@ hits every row alike; median and p90 in ms, and the ratio to the first row's med
 * CTranslate2 encode: faster-whisper's feature extraction + encoder over the app's short window
   (max(10 s, 2x the turn)), in the app's compute type (int8) and in float32.
 
-`cos` is the agreement with PyTorch on the first clip (minimum per token or frame): the
-exported mmproj against encoder + projector, CTranslate2 against `encode_window`.
+`cos` is the agreement with PyTorch float32 on the first clip, per token or frame: the minimum
+over the tokens/frames that cover speech, then the mean over the whole window (padding
+included); the exported mmproj against encoder + projector, CTranslate2 against `encode_window`.
 """
 
 from __future__ import annotations
@@ -40,9 +41,11 @@ def _clips() -> list[np.ndarray]:
     return [load_audio(ASSETS / "samples" / f"{n}.wav") for n in names if (ASSETS / "samples" / f"{n}.wav").exists()]
 
 
-def _cos(a: np.ndarray, b: np.ndarray) -> float:
+def _cos(a: np.ndarray, b: np.ndarray, n_speech: int) -> str:
+    """'min over the speech part / mean over all' of the per-row cosines."""
     a, b = a.reshape(-1, a.shape[-1]), b.reshape(-1, b.shape[-1])
-    return float(((a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))).min())
+    c = (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+    return f"{c[:n_speech].min():.4f} / {c.mean():.4f}"
 
 
 def _short_mel(fw, audio: np.ndarray) -> np.ndarray:
@@ -76,7 +79,7 @@ def _mmproj_rows(names: list[str], out: Path, threads: int, first: np.ndarray) -
         with torch.no_grad():
             want = projector(encoder(torch.from_numpy(log_mel_chunks(first, 80))).last_hidden_state).numpy()
         rows.append((f"mtmd encode 30 s, {name} mmproj Q8_0", runner.audio_embeddings,
-                     f"{_cos(runner.audio_embeddings(first), want):.4f}"))
+                     _cos(runner.audio_embeddings(first), want, -(-first.size // 3200))))
     return rows
 
 
@@ -100,7 +103,7 @@ def _ct2_rows(names: list[str], threads: int, first: np.ndarray) -> list[tuple[s
             mel = _short_mel(fw, first)
             with torch.no_grad():
                 want = encode_window(encoder, torch.from_numpy(np.ascontiguousarray(mel, dtype=np.float32))).numpy()
-            rows.append((f"CT2 encode short window, {name} {compute}", run, f"{_cos(run(first), want):.4f}"))
+            rows.append((f"CT2 encode short window, {name} {compute}", run, _cos(run(first), want, -(-first.size // 320))))
     return rows
 
 
@@ -127,11 +130,11 @@ def main(argv: list[str] | None = None) -> int:
                 fn(audio)
                 times[i].append(1000 * (time.perf_counter() - t))
     base = statistics.median(times[0])
-    print(f"{'path':52} {'median ms':>10} {'p90 ms':>8} {'x scratch':>10} {'cos':>7}")
+    print(f"{'path':46} {'median ms':>10} {'p90 ms':>8} {'x scratch':>10} {'cos speech min / all mean':>26}")
     for (label, _, cos), ts in zip(rows, times, strict=True):
         med = statistics.median(ts)
         p90 = sorted(ts)[min(len(ts) - 1, int(0.9 * len(ts)))]
-        print(f"{label:52} {med:10.0f} {p90:8.0f} {med / base:10.2f} {cos:>7}")
+        print(f"{label:46} {med:10.0f} {p90:8.0f} {med / base:10.2f} {cos:>26}")
     print(f"{args.runs} turns of {min(c.size for c in clips) / SAMPLE_RATE:.1f}-{max(c.size for c in clips) / SAMPLE_RATE:.1f} s, "
           f"{args.threads} threads")
     return 0

@@ -10,18 +10,11 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("faster_whisper")
 
-from core.audio.pcm import load_audio  # noqa: E402
-from core.models.bundled import ASSETS  # noqa: E402
+from tests.helpers.voice_clips import clips, frame_cosines  # noqa: E402
 from training.model.mel import log_mel_chunks  # noqa: E402
 from training.model.whisper_ct2 import ct2_model_dir, encode_window, load_whisper_encoder  # noqa: E402
 
 SR = 16000
-
-
-def clips() -> dict[str, np.ndarray]:
-    """Three bundled voices of different lengths: 4.2 s, 5.2 s and 8.9 s (two samples back to back)."""
-    s = {n: load_audio(ASSETS / "samples" / f"{n}.wav") for n in ("worried", "tired", "hello", "good_news")}
-    return {"worried": s["worried"], "tired": s["tired"], "hello+good_news": np.concatenate([s["hello"], s["good_news"]])}
 
 
 def short_window_mel(fw_model, audio: np.ndarray) -> np.ndarray:
@@ -31,11 +24,6 @@ def short_window_mel(fw_model, audio: np.ndarray) -> np.ndarray:
     mel = fw_model.feature_extractor(audio, chunk_length=30)[:, :n]
     mel = np.pad(mel, ((0, 0), (0, n - mel.shape[1])), constant_values=mel.min())
     return np.ascontiguousarray(mel[None], dtype=np.float32)
-
-
-def frame_cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    a, b = a.reshape(-1, a.shape[-1]), b.reshape(-1, b.shape[-1])
-    return (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
 
 
 @pytest.mark.parametrize("name", ["tiny.en", "base"])

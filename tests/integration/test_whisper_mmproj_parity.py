@@ -18,7 +18,7 @@ pytest.importorskip("llama_cpp")
 from core.models.audio_tokens import n_audio_tokens  # noqa: E402
 from core.models.bundled import require_bundled  # noqa: E402
 from core.models.manifest import read_gguf_metadata  # noqa: E402
-from tests.integration.test_whisper_encoders import clips, frame_cosines  # noqa: E402
+from tests.helpers.voice_clips import clips, frame_cosines  # noqa: E402
 from training.model.mel import log_mel_chunks  # noqa: E402
 from training.model.projector import UltravoxProjector  # noqa: E402
 

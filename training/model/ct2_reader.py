@@ -2,7 +2,7 @@
 
 The faster-whisper models installed with the project (tiny.en, base) exist here only as
 CTranslate2 files, and CTranslate2's Python package can write that format but not read it
-back (its loader is C++ and keeps the weights to itself), so the ~150 lines here read it.
+back (its loader is C++ and keeps the weights to itself), so this module reads it.
 The layout, as `ModelSpec._serialize` in python/ctranslate2/specs/model_spec.py writes it and
 src/models/model.cc reads it (all integers little-endian):
 
