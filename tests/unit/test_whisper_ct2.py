@@ -66,6 +66,12 @@ def test_same_output_as_ctranslate2_encode(converted, frames):
         with torch.no_grad():
             full = enc(mel).last_hidden_state.numpy()
         np.testing.assert_allclose(ours, full, atol=1e-5)
+        with torch.no_grad():  # and so are the per-layer states a layer-mix probe reads
+            want = enc(mel, output_hidden_states=True).hidden_states
+            got = encode_window(enc, mel, hidden_states=True)
+        assert len(got) == len(want) == 3
+        for g, w in zip(got, want, strict=True):
+            np.testing.assert_allclose(g.numpy(), w.numpy(), atol=1e-5)
 
 
 def test_encode_window_refuses_odd_or_too_long_windows(converted):

@@ -162,10 +162,13 @@ def load_whisper_encoder(source: str):
     return encoder.eval()
 
 
-def encode_window(encoder, mel):
+def encode_window(encoder, mel, hidden_states: bool = False):
     """Encoder output for a (batch, n_mels, frames) mel window of any even length up to 3000
     frames: the first frames/2 position embeddings, as CTranslate2 and whisper.cpp do for short
-    windows. Equal to `encoder(mel).last_hidden_state` at 3000 frames."""
+    windows. Equal to `encoder(mel).last_hidden_state` at 3000 frames.
+
+    `hidden_states=True` returns transformers' `hidden_states` tuple instead (the input of every
+    layer, then the final layer-normed output; n_layers + 1 tensors), for layer-mix probes."""
     import torch.nn.functional as F
 
     if mel.shape[-1] % 2 or mel.shape[-1] > 2 * encoder.embed_positions.weight.shape[0]:
@@ -174,10 +177,13 @@ def encode_window(encoder, mel):
     x = F.gelu(encoder.conv1(mel))
     x = F.gelu(encoder.conv2(x)).permute(0, 2, 1)
     x = x + encoder.embed_positions.weight[: x.shape[1]]
+    states = []
     for layer in encoder.layers:
+        states.append(x)
         out = layer(x, attention_mask=None)
         x = out[0] if isinstance(out, tuple) else out
-    return encoder.layer_norm(x)
+    x = encoder.layer_norm(x)
+    return (*states, x) if hidden_states else x
 
 
 def ct2_model_dir(source: str, cache_dir: Path | None = None) -> Path:
