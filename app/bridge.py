@@ -104,7 +104,13 @@ class ConversationBridge(QObject):
         self.session_id: int | None = None
         self.pipeline = None
         self.source: GatedSource | None = None
-        self._owned: list[Any] = []  # models this bridge loaded (closed on shutdown)
+        # Models this bridge loaded, kept across a restart whose settings they do not depend on
+        # (a change of VAD, turn-taking or audio devices reloads neither; of the voice, only the voice).
+        self._engine: Any = None
+        self._engine_inputs: Any = None  # core.engines.options.engine_inputs of the loaded engine
+        self._speaker: Any = None
+        self._voice: Any = None  # settings.tts of the loaded voice
+        self.engine: Any = None  # the engine in use (loaded here or given in parts)
         self._pending_text: list[str] = []
         self._lock = threading.Lock()
         self._loader: Task | None = None
@@ -138,14 +144,21 @@ class ConversationBridge(QObject):
         """Worker thread: build engine, voice, sink and pipeline; open the audio input."""
         from core.conversation.orchestrator import ConversationPipeline
 
+        from core.engines.options import engine_inputs
+
         engine, speaker = self.parts.engine, self.parts.speaker
         if engine is None:
-            engine = _create_engine(settings)
-            self._owned.append(engine)
+            if self._engine is None:
+                self._engine = _create_engine(settings)
+                self._engine_inputs = engine_inputs(settings)
+            engine = self._engine
+        self.engine = engine
         if speaker is None:
-            from core.speech.tts import Speaker
+            if self._speaker is None:
+                from core.speech.tts import Speaker
 
-            speaker = Speaker(settings.tts)
+                self._speaker, self._voice = Speaker(settings.tts), settings.tts
+            speaker = self._speaker
         sink, sink_notice = (self.parts.sink(settings), None) if self.parts.sink else _speaker_sink(settings, self.error.emit)
         pipeline = ConversationPipeline(settings, engine, speaker, sink, store=self.store,
                                         session_id=self.session_id, observers=[self._observe])
@@ -173,8 +186,8 @@ class ConversationBridge(QObject):
         with self._lock:
             pending, self._pending_text = self._pending_text, []
         self.listening = mic_error is None and self.parts.listen
-        self.ready.emit(getattr(engine, "name", "?"), getattr(engine, "model", "?"))
-        notices = [getattr(engine, "notice", None), sink_notice,
+        self.ready.emit(engine.name, engine.model)
+        notices = [engine.notice, sink_notice,
                    f"{mic_error} You can still type your messages." if mic_error else None]
         if any(notices):  # one message: the bar shows the latest only
             self.error.emit("\n".join(n for n in notices if n))
@@ -189,7 +202,10 @@ class ConversationBridge(QObject):
 
     def restart(self, settings: Settings) -> Task:
         """Apply new settings: close this pipeline on a worker thread (a reply may be mid-synthesis),
-        then load again with `settings`."""
+        then load again with `settings`. The engine is only reloaded when what it is built from
+        changed (core.engines.options.engine_inputs), the voice only when settings.tts changed."""
+        from core.engines.options import engine_inputs
+
         with self._lock:
             self._closing = True
         previous = self._loader
@@ -197,7 +213,8 @@ class ConversationBridge(QObject):
         def teardown() -> None:
             if previous is not None:
                 previous.wait()
-            self._teardown()
+            self._teardown(drop_engine=self._engine_inputs != engine_inputs(settings),
+                           drop_voice=self._voice != settings.tts)
 
         task = Task("restart", teardown, parent=self)
         task.finished.connect(lambda: self._reload(settings))
@@ -222,19 +239,22 @@ class ConversationBridge(QObject):
         self._teardown()
         self.closed.emit()
 
-    def _teardown(self) -> None:
+    def _teardown(self, drop_engine: bool = True, drop_voice: bool = True) -> None:
         with self._lock:
             pipeline, self.pipeline = self.pipeline, None
         if pipeline is not None:
             pipeline.stop_speaking()
-            pipeline.close()
+            pipeline.close()  # joins the stages: nothing uses the models after this
         self.source = None
-        owned, self._owned = self._owned, []
-        for model in owned:
-            try:
-                model.close()
-            except Exception:  # closing is best effort; the process may be exiting
-                log.exception("closing %r failed", model)
+        if drop_voice:
+            self._speaker = self._voice = None
+        if drop_engine:
+            engine, self._engine, self._engine_inputs = self._engine, None, None
+            if engine is not None:
+                try:
+                    engine.close()
+                except Exception:  # closing is best effort; the process may be exiting
+                    log.exception("closing %r failed", engine)
         self.listening = False
         self.state_changed.emit("idle")
 
@@ -332,14 +352,8 @@ class ConversationBridge(QObject):
 
 
 def _create_engine(settings: Settings) -> Any:
-    try:
-        from core.engines.factory import create_engine
-    except ModuleNotFoundError as exc:
-        if exc.name != "core.engines.factory":
-            raise
-        from core.engines.cascade import CascadeEngine  # until the factory lands: the baseline
+    from core.engines.factory import create_engine
 
-        return CascadeEngine(settings)
     return create_engine(settings, settings.engine.kind)
 
 

@@ -308,8 +308,9 @@ class MainWindow(SessionActions, QMainWindow):
     def open_settings(self) -> SettingsDialog:
         from app.model_manager import installed_models
 
-        dialog = SettingsDialog(self.settings, self.settings_path,
-                                lambda: installed_models(self.settings), parent=self)
+        engine = self.bridge.engine  # the engine in use shows what it really runs with
+        dialog = SettingsDialog(self.settings, self.settings_path, lambda: installed_models(self.settings),
+                                parent=self, engine_options=engine.options if engine is not None else None)
         dialog.saved.connect(self.apply_settings)
         dialog.open()
         return dialog

@@ -36,10 +36,18 @@ from app.crisis_panel import region_names
 from app.indicators import LevelMeter
 from core.audio.pcm import SAMPLE_RATE
 from core.emotion.eips import DEFAULT_PERSONA
+from core.engines.options import EngineOptions, expected_reasoning
 from core.settings import Settings, SettingsError, _explain, save_settings
 
 # (display name, llm path, projector path) of models the registry has downloaded.
 InstalledModels = Callable[[], list[tuple[str, Path, Path | None]]]
+
+# Under the reasoning box: where its value comes from (core.engines.options.Source).
+_REASONING_SOURCE = {
+    "settings": "Your choice.",
+    "manifest": "As the audio model was trained (its manifest); tick or untick to choose yourself.",
+    "default": "Off by default: replies start sooner.",
+}
 
 
 def list_audio_devices(kind: str) -> tuple[list[tuple[str, int]], str | None]:
@@ -93,8 +101,13 @@ class SettingsDialog(QDialog):
     saved = Signal(object)  # the new Settings
 
     def __init__(self, settings: Settings, settings_path: Path | None = None,
-                 installed_models: InstalledModels | None = None, parent: QWidget | None = None) -> None:
+                 installed_models: InstalledModels | None = None, parent: QWidget | None = None,
+                 engine_options: EngineOptions | None = None) -> None:
         super().__init__(parent)
+        # the reasoning box shows what the engine runs with (precedence: core.engines.options)
+        self.reasoning_effective, self.reasoning_source = (
+            (engine_options.explicit_reasoning, engine_options.reasoning_source) if engine_options is not None
+            else expected_reasoning(settings))
         self.setWindowTitle("Settings")
         self.setMinimumSize(560, 460)
         self.original = settings
@@ -192,8 +205,12 @@ class SettingsDialog(QDialog):
         self.gpu_combo.setCurrentIndex(self.gpu_combo.findData(s.engine.gpu_offload))
         form.addRow("GPU offload:", self.gpu_combo)
         self.reasoning_check = QCheckBox("Reason in four EIPS steps before replying (shows the reasoning; ~1 s slower)")
-        self.reasoning_check.setChecked(s.engine.explicit_reasoning)
+        self.reasoning_check.setChecked(self.reasoning_effective)
         form.addRow(self.reasoning_check)
+        self.reasoning_note = QLabel(_REASONING_SOURCE[self.reasoning_source])
+        self.reasoning_note.setObjectName("reasoningSource")
+        self.reasoning_note.setWordWrap(True)
+        form.addRow(self.reasoning_note)
         return w
 
     def _path_row(self, form: QFormLayout, label: str, value: Path | None, pattern: str,
@@ -309,7 +326,7 @@ class SettingsDialog(QDialog):
         data["audio"].update(input_device=self.input_combo.currentData(), output_device=self.output_combo.currentData())
         data["engine"].update(kind=self.engine_combo.currentData(), gpu_offload=self.gpu_combo.currentData(),
                               llm_path=self._path_or_none(self.llm_edit), mmproj_path=self._path_or_none(self.mmproj_edit),
-                              explicit_reasoning=self.reasoning_check.isChecked(),
+                              explicit_reasoning=self._reasoning_setting(),
                               persona=self.persona_edit.toPlainText().strip() or None)
         data["tts"].update(voice_path=self._path_or_none(self.voice_edit), speaking_rate=round(self.rate_spin.value(), 2))
         data["vad"].update(threshold=round(self.vad_spin.value(), 2), min_silence_ms=self.silence_spin.value())
@@ -322,6 +339,14 @@ class SettingsDialog(QDialog):
             raise SettingsError(_explain(exc)) from exc
         self._check_files(settings)
         return settings
+
+    def _reasoning_setting(self) -> bool | None:
+        """The box as a setting: left as it was shown and never set, it stays unset (so the
+        model's manifest keeps deciding); otherwise the user's choice is stored."""
+        checked = self.reasoning_check.isChecked()
+        if self.original.engine.explicit_reasoning is None and checked == self.reasoning_effective:
+            return None
+        return checked
 
     def _check_files(self, s: Settings) -> None:
         kind = self.source_combo.currentData()[0]

@@ -79,10 +79,12 @@ class EngineSettings(_Section):
     n_ctx: int = Field(2048, ge=512, le=131072)
     max_tokens: int = Field(256, ge=16, le=4096)
     temperature: float = Field(0.3, ge=0.0, le=2.0)
-    # Off by default: a spoken reply should start fast, and the four steps cost the first
-    # sentence ~1 s on a 2-core CPU. The embedded audio model has internalised them (stage 2).
-    explicit_reasoning: bool = Field(
-        False, description="ask the model for the four EIPS steps before replying (shown with the reply; slower)"
+    # Unset by default: the audio model's manifest says what it was trained for, else off (a
+    # spoken reply should start fast; the four steps cost the first sentence ~1 s on a 2-core
+    # CPU; the embedded audio model has internalised them). Precedence: core.engines.options.
+    explicit_reasoning: bool | None = Field(
+        None, description="ask the model for the four EIPS steps before replying (shown with the reply; slower); "
+        "None = what the audio model was trained for, else off"
     )
     persona: str | None = Field(None, description="system prompt persona; None = the default")
     # On by default: llama.cpp runs an adapter as extra ops per layer, which on a 2-core CPU

@@ -114,7 +114,7 @@ def _run(args, started: float) -> int:
     data = result.as_dict()
     data["min_silence_ms"] = settings.vad.min_silence_ms
     data["early_start_ms"] = settings.vad.early_start_ms
-    data["explicit_reasoning"] = settings.engine.explicit_reasoning
+    data["explicit_reasoning"] = runtime.engine.options.explicit_reasoning  # the effective value
     data["asr_prefetch"] = settings.asr.prefetch
     asr = getattr(runtime.engine, "asr", None)
     if asr is not None and hasattr(asr, "prefetch_started"):

@@ -13,7 +13,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from core.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:  # loaded lazily: `--help` must not import the models' libraries
+    from core.engines.base import Engine
+    from core.speech.tts import Speaker
 
 EXIT_ERROR = 1
 EXIT_BAD_INPUT = 2
@@ -48,14 +54,12 @@ def settings_from(path: str | None) -> Settings:
 class Runtime:
     """The models of one command run, loaded once."""
 
-    engine: object
-    speaker: object
+    engine: Engine
+    speaker: Speaker
     load_ms: float
 
     def close(self) -> None:
-        close = getattr(self.engine, "close", None)
-        if close is not None:
-            close()
+        self.engine.close()
 
 
 def load_runtime(settings: Settings, engine_kind: str | None, prog: str) -> Runtime:
@@ -68,15 +72,12 @@ def load_runtime(settings: Settings, engine_kind: str | None, prog: str) -> Runt
         engine = create_engine(settings, engine_kind)
     except Exception as exc:
         raise CliError(f"cannot load the engine: {exc}") from None
-    notice = getattr(engine, "notice", None)
-    if notice:
-        err(prog, f"note: {notice}")
+    if engine.notice:
+        err(prog, f"note: {engine.notice}")
     try:
         speaker = Speaker(settings.tts)
     except Exception as exc:
-        close = getattr(engine, "close", None)
-        if close:
-            close()
+        engine.close()
         raise CliError(f"cannot load the voice: {exc}") from None
     return Runtime(engine, speaker, round((time.perf_counter() - t0) * 1000.0, 1))
 

@@ -157,7 +157,7 @@ def run_bench(settings: Settings, engine, speaker, samples: list[Path], runs: in
               progress=None, baseline_early_start: bool = False) -> BenchResult:
     silero = SileroVad()
     clips = [(p.stem, load_audio(p)) for p in samples]
-    result = BenchResult(engine=getattr(engine, "name", ""), model=getattr(engine, "model", ""))
+    result = BenchResult(engine=engine.name, model=engine.model)
     if started is not None:
         result.cold_start_ms = round((time.perf_counter() - started) * 1000, 1)
     # one warm-up turn so that first-call costs (allocations, caches) do not land on either mode

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from core.engines.base import HistoryTurn
+from core.engines.base import HistoryTurn, fit_history
 
 CHARS_PER_TOKEN = 4.0
 TURN_OVERHEAD_TOKENS = 10  # chat-template markers around each user and assistant message
@@ -72,13 +72,7 @@ class Conversation:
     def window(self, extra_tokens: int = 0) -> list[HistoryTurn]:
         """The newest turns whose tokens fit the history budget (minus `extra_tokens`), oldest first."""
         budget = self.budget.history_tokens - extra_tokens
-        picked: list[HistoryTurn] = []
-        with self._lock:
-            for turn in reversed(self._turns):
-                cost = self.turn_tokens(turn)
-                if cost > budget:
-                    break  # keep the history contiguous: never skip a turn to fit an older one
-                picked.append(turn)
-                budget -= cost
-        picked.reverse()
-        return picked
+        turns = self.turns  # one snapshot: turns may be added meanwhile
+        costs = [self.turn_tokens(t) for t in turns]
+        # what fit_history tries is always a suffix of `turns`: its cost is the tail of `costs`
+        return fit_history(turns, lambda kept: kept, lambda kept: sum(costs[len(costs) - len(kept):]) <= budget)

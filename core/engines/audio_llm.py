@@ -38,7 +38,11 @@ import numpy as np
 from core.speech.asr import SpeechRecognizer
 from core.speech.cues import measure_cues
 from core.emotion.eips import system_prompt
-from core.engines.base import SAMPLE_RATE, HistoryTurn
+from core.engines.base import SAMPLE_RATE, HistoryTurn, fit_history
+from core.engines.generation import CONTINUE_TOKENS, generate_reply
+from core.engines.native_handles import NativeHandles, quiet_native_logs
+from core.engines.options import EngineOptions
+from core.engines.side_listener import SideListener
 from core.engines.llm_runtime import ThreadSprint, batch_threads, default_threads, gpu_layers
 from core.engines.mtmd_eval import chunk_text_tokens, eval_chunks
 from core.engines.turn_stream import LEAD, NUDGE, RESPONSE_HEAD, TurnStream, ms_since
@@ -47,66 +51,8 @@ from core.emotion.labels import EMOTIONS
 from core.models.audio_tokens import n_audio_tokens, speech_tokens, tokens_per_chunk
 from core.models.manifest import ModelAssetError, check_adapter, check_llm, check_projector
 from core.models.manifest import audio_tail_tokens as audio_tail_tokens_of
-from core.settings import Settings
 
 FALLBACK_LABEL_CONFIDENCE = 0.6
-CONTINUE_TOKENS = 96
-
-
-def _quiet_native_logs(llama_cpp, mtmd_cpp) -> None:
-    """Route llama.cpp and mtmd logs through llama-cpp-python's logger at ERROR level: load
-    errors (e.g. a width mismatch) still reach stderr, the per-turn progress lines do not."""
-    from llama_cpp import _logger
-
-    _logger.set_verbose(False)
-    mtmd_cpp.mtmd_log_set(_logger.llama_log_callback, ctypes.c_void_p(0))
-    mtmd_cpp.mtmd_helper_log_set(_logger.llama_log_callback, ctypes.c_void_p(0))
-
-
-class _SideListener:
-    """Transcript and prosodic cues of the turn, computed on a thread while mtmd encodes.
-
-    The audio model does not need them to perceive; they are for the session record, the
-    conversation view and the crisis-safety check, which reads the user's words."""
-
-    def __init__(self, asr: SpeechRecognizer, pcm: np.ndarray, timings: dict[str, float]) -> None:
-        self._result: tuple[str, dict[str, float]] = ("", {})
-        self._timings = timings
-
-        def work() -> None:
-            t0 = time.perf_counter()
-            try:
-                transcript = asr.transcribe(pcm)
-                self._result = (transcript.text, measure_cues(pcm, transcript.words, len(transcript.text.split())).as_dict())
-            except Exception:  # a side channel: its failure must not fail the turn
-                self._result = ("", {})
-            self._timings["asr_ms"] = ms_since(t0)
-
-        self._thread = threading.Thread(target=work, name="audio-llm-asr", daemon=True)
-        self._thread.start()
-
-    def result(self) -> tuple[str, dict[str, float]]:
-        self._thread.join()
-        return self._result
-
-
-class _Handles:
-    """Native handles with one owner: `add` in creation order, `close` frees in reverse."""
-
-    def __init__(self) -> None:
-        self._stack: list[tuple[str, Callable[[object], None], object]] = []
-
-    def add(self, name: str, handle: object, free: Callable[[object], None]) -> object:
-        if not handle:
-            self.close()
-            raise ModelAssetError(f"llama.cpp could not create the {name}; see the lines it printed above")
-        self._stack.append((name, free, handle))
-        return handle
-
-    def close(self) -> None:
-        while self._stack:
-            _, free, handle = self._stack.pop()
-            free(handle)
 
 
 class AudioLLMEngine:
@@ -116,12 +62,11 @@ class AudioLLMEngine:
 
     def __init__(
         self,
-        settings: Settings,
+        options: EngineOptions,
         llm_path: Path,
         mmproj_path: Path,
         lora_path: Path | None = None,
         lora_scale: float = 1.0,
-        explicit_reasoning: bool | None = None,
         asr: SpeechRecognizer | None = None,
         audio_tail_tokens: int | None = None,
     ) -> None:
@@ -130,9 +75,9 @@ class AudioLLMEngine:
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         self._ll, self._mtmd = llama_cpp, mtmd_cpp
-        self.settings = settings
-        eng = settings.engine
-        self.explicit = eng.explicit_reasoning if explicit_reasoning is None else explicit_reasoning
+        self.options = options
+        eng = options.engine
+        self.explicit = options.explicit_reasoning
         self.llm_path, self.mmproj_path = Path(llm_path), Path(mmproj_path)
         self.lora_path = Path(lora_path) if lora_path else None
         # Metadata checks first: width, projector type, stack factor, adapter architecture.
@@ -153,9 +98,9 @@ class AudioLLMEngine:
         self.last_prefix_evaluated = 0  # tokens of the shared first chunk evaluated last turn (KV reuse)
         self._prefix: list[int] = []  # tokens of the first text chunk now held in the context
         self._lock = threading.Lock()  # one turn at a time: the context is not re-entrant
-        self._h = _Handles()
+        self._h = NativeHandles()
         llama_cpp.llama_backend_init()
-        _quiet_native_logs(llama_cpp, mtmd_cpp)
+        quiet_native_logs(mtmd_cpp)
         n_gpu = gpu_layers(eng)
         threads = default_threads(eng)
 
@@ -254,7 +199,7 @@ class AudioLLMEngine:
         # mtmd pads audio to whole 30 s chunks, each giving a fixed number of embeddings
         audio_tokens = 0 if pcm is None else n_audio_tokens(pcm.size, self._stack)
         prompt = self._prompt(history, audio_tokens, text) + LEAD
-        side = _SideListener(self.asr, pcm, timings) if pcm is not None and self.asr is not None else None
+        side = SideListener(self.asr, pcm, timings) if pcm is not None and self.asr is not None else None
         n_past = self._eval_prompt(prompt, pcm)
         timings["audio_prefill_ms"] = ms_since(t0)
         label_probs: dict[str, float] = {}
@@ -270,42 +215,40 @@ class AudioLLMEngine:
         stream = TurnStream(perceive, t0, timings)
         yield from stream.feed(LEAD)  # evaluated with the prompt: the model starts inside the format
         sampler = self._sampler()
-        self._sprint.start()
+        pos = [n_past]  # positions held in the context, advanced by both callables below
+
+        def pieces(budget: int) -> Iterator[str]:
+            decoder = codecs.getincrementaldecoder("utf-8")("replace")
+            for _ in range(budget):
+                if cancel.is_set() or pos[0] >= self._n_ctx - 1:
+                    return
+                if not label_probs and stream.text.rstrip().lower().endswith("emotion:"):
+                    label_probs.update(self._label_distribution())
+                token = ll.llama_sampler_sample(sampler, self._ctx, -1)
+                if ll.llama_vocab_is_eog(self._vocab, token):
+                    return
+                timings.setdefault("first_token_ms", ms_since(t0))
+                piece = decoder.decode(self._piece_bytes(token))
+                pos[0] = self._decode([token], pos[0])
+                yield piece
+                if not self.explicit and stream.awaits_response_head():
+                    # direct replies always go on with "Response:" (the trained format): decode
+                    # it in one batch instead of sampling it token by token
+                    forced = self._tokenize(RESPONSE_HEAD)
+                    for t in forced:
+                        ll.llama_sampler_accept(sampler, t)
+                    pos[0] = self._decode(forced, pos[0])
+                    yield RESPONSE_HEAD
+
+        def nudge() -> bool:
+            if pos[0] >= self._n_ctx - 16:
+                return False
+            pos[0] = self._decode(self._tokenize(NUDGE), pos[0])
+            return True
+
         try:
-            for attempt in range(2):
-                budget = self.settings.engine.max_tokens if attempt == 0 else CONTINUE_TOKENS
-                decoder = codecs.getincrementaldecoder("utf-8")("replace")
-                for _ in range(budget):
-                    if cancel.is_set() or n_past >= self._n_ctx - 1:
-                        break
-                    if not label_probs and stream.text.rstrip().lower().endswith("emotion:"):
-                        label_probs.update(self._label_distribution())
-                    token = ll.llama_sampler_sample(sampler, self._ctx, -1)
-                    if ll.llama_vocab_is_eog(self._vocab, token):
-                        break
-                    timings.setdefault("first_token_ms", ms_since(t0))
-                    piece = decoder.decode(self._piece_bytes(token))
-                    n_past = self._decode([token], n_past)
-                    if piece:
-                        yield from stream.feed(piece)
-                    if not self.explicit and stream.awaits_response_head():
-                        # direct replies always go on with "Response:" (the trained format): decode
-                        # it in one batch instead of sampling it token by token
-                        forced = self._tokenize(RESPONSE_HEAD)
-                        for t in forced:
-                            ll.llama_sampler_accept(sampler, t)
-                        n_past = self._decode(forced, n_past)
-                        yield from stream.feed(RESPONSE_HEAD)
-                    if self._sprint.active and stream.first_sentence_out:
-                        self._sprint.relax()
-                    if stream.complete:
-                        break
-                if cancel.is_set() or stream.replied or attempt == 1 or n_past >= self._n_ctx - 16:
-                    break
-                n_past = self._decode(self._tokenize(NUDGE), n_past)  # stopped before "Response:": nudge once
-                yield from stream.feed(NUDGE)
+            yield from generate_reply(stream, pieces, self._sprint, cancel, self.options.engine.max_tokens, t0, nudge)
         finally:
-            self._sprint.relax()
             ll.llama_sampler_free(sampler)
         timings["llm_ms"] = ms_since(t0) - timings["audio_prefill_ms"]
         yield from stream.finish(interrupted=cancel.is_set())
@@ -316,19 +259,18 @@ class AudioLLMEngine:
         if text and text.strip():
             user = f"{user}\n{text.strip()}" if user else text.strip()
         system = {"role": "system", "content": system_prompt(explicit=self.explicit)}
-        turns = list(history)
-        budget = self._n_ctx - self.settings.engine.max_tokens - CONTINUE_TOKENS - audio_tokens
-        while True:
+        budget = self._n_ctx - self.options.engine.max_tokens - CONTINUE_TOKENS - audio_tokens
+
+        def render(turns: list[HistoryTurn]) -> str:
             past = [m for t in turns for m in ({"role": "user", "content": t.user}, {"role": "assistant", "content": t.assistant})]
-            prompt = self._format(messages=[system, *past, {"role": "user", "content": user}]).prompt
-            if not turns or len(self._tokenize(prompt)) <= budget:
-                return prompt
-            turns.pop(0)  # drop the oldest exchange until the prompt fits
+            return self._format(messages=[system, *past, {"role": "user", "content": user}]).prompt
+
+        return fit_history(history, render, lambda prompt: len(self._tokenize(prompt)) <= budget)
 
     def _eval_prompt(self, prompt: str, pcm: np.ndarray | None) -> int:
         """Tokenize the prompt around the audio and evaluate it all; returns the new n_past."""
         mt, ll = self._mtmd, self._ll
-        turn = _Handles()  # per-turn handles, freed whatever happens
+        turn = NativeHandles()  # per-turn handles, freed whatever happens
         try:
             bitmaps = (mt.mtmd_bitmap_p_ctypes * 1)()
             n_bitmaps = 0
@@ -393,7 +335,7 @@ class AudioLLMEngine:
     # ----- small llama.cpp helpers ------------------------------------------------------
 
     def _sampler(self):
-        ll, eng = self._ll, self.settings.engine
+        ll, eng = self._ll, self.options.engine
         chain = ll.llama_sampler_chain_init(ll.llama_sampler_chain_default_params())
         n_vocab = ll.llama_vocab_n_tokens(self._vocab)
         ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_penalties(n_vocab, 64, 1.1, 0.0, 0.0))  # tiny models loop

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import numpy as np
 
 from core.audio.pcm import SAMPLE_RATE  # every engine takes 16 kHz mono float32 PCM in [-1, 1]
 from core.engines.events import Event
+from core.engines.options import EngineOptions
 
-__all__ = ["SAMPLE_RATE", "Engine", "HistoryTurn", "prefetch"]
+__all__ = ["SAMPLE_RATE", "Engine", "HistoryTurn", "fit_history"]
+
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -23,9 +26,29 @@ class HistoryTurn:
     assistant: str
 
 
+def fit_history(history: list[HistoryTurn], render: Callable[[list[HistoryTurn]], R], fits: Callable[[R], bool]) -> R:
+    """`render` with as many of the newest turns as `fits` allows: the one trimming rule.
+
+    The oldest exchange goes first, until the rendering fits (or no history is left, which is
+    rendered whatever its size): recent turns matter most to an empathetic reply, and the
+    history stays contiguous (a turn is never skipped to fit an older one). The conversation
+    window (core.conversation.history) applies it with estimated token costs, the engines
+    with their own tokenizer over the whole prompt."""
+    turns = list(history)
+    while True:
+        rendered = render(turns)
+        if not turns or fits(rendered):
+            return rendered
+        turns.pop(0)
+
+
 class Engine(Protocol):
+    """What the conversation needs of an engine (CascadeEngine, AudioLLMEngine, test engines)."""
+
     name: str  # "cascade" | "audio-llm"
     model: str  # human-readable model identity (file names)
+    notice: str | None  # one sentence for the user, e.g. why the cascade runs instead of the audio model
+    options: EngineOptions  # what it runs with (the effective values, core.engines.options)
 
     def respond(
         self,
@@ -39,14 +62,10 @@ class Engine(Protocol):
         the stream ends with Done(interrupted=True). Errors are yielded as Error, never raised."""
         ...
 
+    def prefetch(self, audio: np.ndarray) -> None:
+        """The user may have just finished speaking `audio`: engines that transcribe start
+        their recogniser now, so the transcript is ready sooner if the turn is then answered
+        with this audio; the others do nothing."""
+        ...
+
     def close(self) -> None: ...
-
-
-def prefetch(engine: Engine, audio: np.ndarray) -> None:
-    """Tell `engine` that the user may have just finished speaking `audio`.
-
-    Optional for engines (`prefetch(audio)`): those that transcribe start their recogniser
-    now, so the transcript is ready sooner if the turn is then answered with this audio."""
-    hook = getattr(engine, "prefetch", None)
-    if hook is not None:
-        hook(audio)

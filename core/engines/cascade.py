@@ -25,15 +25,15 @@ import numpy as np
 from core.speech.asr import SpeechRecognizer, Transcript
 from core.speech.cues import Cues, EmotionEstimate, EmotionFromCues, measure_cues
 from core.emotion.eips import EIPS, render_target, system_prompt
-from core.engines.base import HistoryTurn
+from core.engines.base import HistoryTurn, fit_history
 from core.engines.llm_runtime import TextLLM
-from core.engines.turn_stream import LEAD, NUDGE, TurnStream, ms_since
+from core.engines.generation import CONTINUE_TOKENS, generate_reply
+from core.engines.options import EngineOptions
+from core.engines.turn_stream import LEAD, TurnStream, ms_since
 from core.engines.events import Done, Error, Event, Perceived, ReplyDelta
-from core.settings import Settings
 
 LLM_LABEL_WEIGHT = 0.6
 CUE_WEIGHT = 0.4
-CONTINUE_TOKENS = 96  # budget for the reply when the model had to be nudged into "Response:"
 NOT_HEARD = "I didn't quite catch that. Could you say it again?"
 
 # Two worked examples of opposite moods (rendered by core.emotion.eips, the same format training
@@ -69,10 +69,10 @@ class CascadeEngine:
 
     name = "cascade"
 
-    def __init__(self, settings: Settings, llm: TextLLM | None = None, asr: SpeechRecognizer | None = None) -> None:
-        self.settings = settings
-        self.llm = llm or TextLLM(settings.engine)
-        self.asr = asr or SpeechRecognizer(settings.asr, settings.engine.n_threads)
+    def __init__(self, options: EngineOptions, llm: TextLLM | None = None, asr: SpeechRecognizer | None = None) -> None:
+        self.options = options
+        self.llm = llm or TextLLM(options.engine)
+        self.asr = asr or SpeechRecognizer(options.asr, options.engine.n_threads)
         self.cue_model = EmotionFromCues()
         self.model = f"{self.llm.path.name} + faster-whisper {self.asr.model_dir.name}"
         self.notice: str | None = None
@@ -141,30 +141,18 @@ class CascadeEngine:
         stream = TurnStream(lambda label, intensity: self._perceived(label, intensity, estimate, cues, user_text), t0, timings)
         yield from stream.feed(LEAD)  # pre-filled: the model starts inside the format
         t_llm = time.perf_counter()
-        sprint = self.llm.sprint
-        sprint.start()
-        try:
-            for attempt in range(2):
-                budget = None if attempt == 0 else CONTINUE_TOKENS
-                for piece in self.llm.stream(prompt + stream.text, stops, max_tokens=budget, cancel=cancel):
-                    timings.setdefault("first_token_ms", ms_since(t0))
-                    yield from stream.feed(piece)
-                    if sprint.active and stream.first_sentence_out:
-                        sprint.relax()
-                    if stream.complete:
-                        break
-                if cancel.is_set() or stream.replied or attempt == 1:
-                    break
-                yield from stream.feed(NUDGE)  # stopped before "Response:" (common at 135M): nudge once
-        finally:
-            sprint.relax()
+
+        def pieces(budget: int | None) -> Iterator[str]:  # the prompt again, with the text so far
+            return self.llm.stream(prompt + stream.text, stops, max_tokens=budget, cancel=cancel)
+
+        yield from generate_reply(stream, pieces, self.llm.sprint, cancel, None, t0)
         timings["llm_ms"] = ms_since(t_llm)
         yield from stream.finish(interrupted=cancel.is_set())
 
     def _prompt(self, history: list[HistoryTurn], user_text: str, hint: str | None) -> tuple[str, list[str]]:
         """Chat-template prompt: system, the worked example, as much history as fits, this turn."""
-        explicit = self.settings.engine.explicit_reasoning
-        persona = self.settings.engine.persona
+        explicit = self.options.explicit_reasoning
+        persona = self.options.engine.persona
         system = system_prompt(persona, explicit) if persona else system_prompt(explicit=explicit)
         # The system prompt and examples come first and never change, so llama.cpp's prefix
         # cache evaluates them once per session, not once per turn.
@@ -173,14 +161,13 @@ class CascadeEngine:
         for ex_user, label, intensity, reply, eips in _EXAMPLES:
             head.append({"role": "user", "content": ex_user})
             head.append({"role": "assistant", "content": render_target(label, intensity, reply, eips if explicit else None)})
-        turns = list(history)
-        budget = self.llm.n_ctx - self.settings.engine.max_tokens - CONTINUE_TOKENS
-        while True:
+        budget = self.llm.n_ctx - self.options.engine.max_tokens - CONTINUE_TOKENS
+
+        def render(turns: list[HistoryTurn]) -> tuple[str, list[str]]:
             past = [m for t in turns for m in ({"role": "user", "content": t.user}, {"role": "assistant", "content": t.assistant})]
-            prompt, stops = self.llm.chat_prompt([*head, *past, {"role": "user", "content": user}])
-            if not turns or self.llm.count_tokens(prompt) <= budget:
-                break
-            turns.pop(0)  # drop the oldest exchange until the prompt fits the context window
+            return self.llm.chat_prompt([*head, *past, {"role": "user", "content": user}])
+
+        prompt, stops = fit_history(history, render, lambda r: self.llm.count_tokens(r[0]) <= budget)
         return prompt, [*stops, "<|im_start|>", "\n" + LEAD]
 
     def _perceived(self, label, intensity, estimate: EmotionEstimate | None, cues: Cues | None, transcript: str | None) -> Perceived:
@@ -194,5 +181,5 @@ class CascadeEngine:
         else:
             label, intensity, confidence = "neutral", "medium", 0.0
         if label == "neutral":
-            intensity = "medium"  # EMOTIONS.md: neutral has no intensity, stored as medium
+            intensity = "medium"  # docs/emotions.md: neutral has no intensity, stored as medium
         return Perceived(label, intensity, round(float(confidence), 3), transcript or None, cues.as_dict() if cues else {})

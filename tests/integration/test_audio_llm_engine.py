@@ -20,6 +20,7 @@ from core.models.bundled import require_bundled
 from core.engines.audio_llm import AudioLLMEngine
 from core.engines.factory import create_engine
 from core.engines.llm_runtime import TextLLM
+from core.engines.options import resolve_options
 from core.engines.events import Done, Error, Perceived, ReplyDelta
 from core.models.manifest import ModelAssetError
 from core.settings import Settings
@@ -107,7 +108,7 @@ def test_the_shared_prompt_prefix_is_evaluated_once(engine):
 
 def test_lora_adapter_loads_and_changes_the_output(engine, files):
     base = "".join(e.text for e in engine.respond(None, [], text="Hello there.") if isinstance(e, ReplyDelta))
-    with_lora = AudioLLMEngine(_settings(), require_bundled("llm"), files["projector"], files["lora"], lora_scale=1.0)
+    with_lora = AudioLLMEngine(resolve_options(_settings()), require_bundled("llm"), files["projector"], files["lora"], lora_scale=1.0)
     try:
         assert with_lora.model.endswith("lora.gguf")
         events = list(with_lora.respond(_tone(0.5), []))
@@ -123,7 +124,7 @@ def test_truncated_llm_is_refused_clearly(files):
     cut = files["dir"] / "cut.gguf"
     cut.write_bytes(src[: len(src) // 3])
     with pytest.raises(ModelAssetError, match="truncated"):
-        AudioLLMEngine(_settings(), cut, files["projector"])
+        AudioLLMEngine(resolve_options(_settings()), cut, files["projector"])
     settings = _settings()
     settings.engine.llm_path = cut
     with pytest.raises(ModelAssetError, match="truncated"):  # the cascade's text LLM is checked the same way
@@ -133,17 +134,17 @@ def test_truncated_llm_is_refused_clearly(files):
 def test_width_mismatched_projector_is_refused_clearly(files):
     narrow = write_random_projector(files["dir"] / "narrow.gguf", n_embd_text=512)
     with pytest.raises(ModelAssetError, match="width 512.*n_embd 576"):
-        AudioLLMEngine(_settings(), require_bundled("llm"), narrow)
+        AudioLLMEngine(resolve_options(_settings()), require_bundled("llm"), narrow)
 
 
 def test_stack_factor_that_would_abort_llama_cpp_is_refused(files):
     bad = write_random_projector(files["dir"] / "stack7.gguf", stack_factor=7)
     with pytest.raises(ModelAssetError, match="stack factor 7"):
-        AudioLLMEngine(_settings(), require_bundled("llm"), bad)
+        AudioLLMEngine(resolve_options(_settings()), require_bundled("llm"), bad)
 
 
 def test_not_a_gguf_is_refused(files):
     junk = files["dir"] / "junk.gguf"
     junk.write_bytes(b"RIFF" + b"\0" * 100)
     with pytest.raises(ModelAssetError):
-        AudioLLMEngine(_settings(), junk, files["projector"])
+        AudioLLMEngine(resolve_options(_settings()), junk, files["projector"])

@@ -12,6 +12,7 @@ import pytest
 from core.audio.pcm import load_audio
 from core.engines.cascade import CascadeEngine
 from core.engines.factory import create_engine
+from core.engines.options import resolve_options
 from core.engines.events import Done, Error, Perceived, Reasoning, ReplyDelta
 from core.emotion.labels import EMOTIONS, INTENSITIES
 from core.settings import Settings
@@ -25,7 +26,7 @@ def engine():
     settings = Settings()
     settings.engine.max_tokens = 96
     settings.engine.n_threads = 2
-    eng = CascadeEngine(settings)
+    eng = CascadeEngine(resolve_options(settings))
     yield eng
     eng.close()
 

@@ -20,6 +20,7 @@ torch = pytest.importorskip("torch")
 
 from core.models.bundled import require_bundled  # noqa: E402
 from core.models.manifest import resolve_manifest  # noqa: E402
+from core.engines.options import resolve_options  # noqa: E402
 from core.settings import Settings  # noqa: E402
 
 N_TOKENS = 6
@@ -104,7 +105,7 @@ def test_engine_matches_pytorch(exported, form):
 
     model, audio = exported["model"], _audio(2.5, 150.0)
     llm, lora = (exported["merged"], None) if form == "merged" else (exported["base"], exported["adapter"])
-    engine = AudioLLMEngine(Settings(), llm, exported["mmproj"], lora, explicit_reasoning=False)
+    engine = AudioLLMEngine(resolve_options(Settings()), llm, exported["mmproj"], lora)
     try:
         prompt, l_logits, l_tokens = _engine_greedy(engine, audio)
     finally:
@@ -171,7 +172,7 @@ def test_trimmed_audio_matches_pytorch_and_shortens_the_prompt(exported, tmp_pat
     try:
         t_logits, t_tokens, _ = torch_greedy(model, audio, explicit=False, n_tokens=N_TOKENS)
         for name, proj in (("full", exported["mmproj"]), ("trimmed", mmproj)):
-            engine = AudioLLMEngine(Settings(), exported["merged"], proj, None, explicit_reasoning=False)
+            engine = AudioLLMEngine(resolve_options(Settings()), exported["merged"], proj, None)
             try:
                 prompt, l_logits, l_tokens = _engine_greedy(engine, audio)
                 positions[name] = engine.last_prompt_positions

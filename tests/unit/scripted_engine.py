@@ -11,6 +11,8 @@ import time
 
 from core.emotion.eips import EIPS
 from core.engines.events import Done, Perceived, Reasoning, ReplyDelta
+from core.engines.options import resolve_options
+from core.settings import Settings
 
 EIPS_STEPS = EIPS("sad, medium. Low and slow.", "To vent.", "Feels unheard.", "Validate gently and ask an open question.")
 
@@ -18,6 +20,8 @@ EIPS_STEPS = EIPS("sad, medium. Low and slow.", "To vent.", "Feels unheard.", "V
 class ScriptedEngine:
     name = "scripted"
     model = "scripted-test-engine"
+    notice = None
+    options = resolve_options(Settings())
 
     def __init__(self, reply: str = "I hear you. That sounds hard. What happened today?", label: str = "sad",
                  transcript: str = "I had a rough day.", word_delay_s: float = 0.0) -> None:
@@ -46,6 +50,9 @@ class ScriptedEngine:
             said.append(word)
             yield ReplyDelta(piece)
         yield Done(self.reply, EIPS_STEPS, timings_ms={"engine_ms": 1.0})
+
+    def prefetch(self, audio) -> None:
+        self.prefetched = len(audio)
 
     def close(self) -> None:
         pass
