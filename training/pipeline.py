@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
+from training.config_files import apply_overrides, read_yaml
 
 
 @dataclass
@@ -52,13 +52,8 @@ class PipelineConfig:
 
 
 def load_pipeline_config(path: Path, overrides: list[str] | None = None) -> tuple[PipelineConfig, dict]:
-    raw = yaml.safe_load(Path(path).read_text()) or {}
-    section = dict(raw.get("pipeline") or {})
-    for item in overrides or []:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise ValueError(f"override {item!r} must look like key=value (for example eval_rows=21)")
-        section[key] = yaml.safe_load(value)
+    raw = read_yaml(path)
+    section = apply_overrides(dict(raw.get("pipeline") or {}), overrides, "eval_rows=21")
     known = {f.name for f in dataclasses.fields(PipelineConfig)}
     unknown = sorted(set(section) - known)
     if unknown:

@@ -1,4 +1,4 @@
-"""Emotion labels, intensities and the synthetic prosody profile (the EMOTIONS.md contract).
+"""Emotion labels, intensities and the synthetic prosody profile (docs/emotions.md).
 
 Every part of the project (dataset builder, model output, app display, evaluation) takes
 its names and numbers from here, so they cannot drift apart.
@@ -12,7 +12,7 @@ EMOTIONS: tuple[str, ...] = ("neutral", "happy", "sad", "angry", "fearful", "sur
 INTENSITIES: tuple[str, ...] = ("low", "medium", "high")
 EMOTION_ID: dict[str, int] = {name: i for i, name in enumerate(EMOTIONS)}
 
-# Corpus label maps (EMOTIONS.md table). RAVDESS 02 "calm" folds into neutral.
+# Corpus label maps (docs/emotions.md table). RAVDESS 02 "calm" folds into neutral.
 ESD_LABELS = {"Neutral": "neutral", "Happy": "happy", "Sad": "sad", "Angry": "angry", "Surprise": "surprised"}
 CREMA_D_LABELS = {"NEU": "neutral", "HAP": "happy", "SAD": "sad", "ANG": "angry", "FEA": "fearful", "DIS": "disgusted"}
 CREMA_D_INTENSITY = {"LO": "low", "MD": "medium", "HI": "high", "XX": "medium", "X": "medium"}
@@ -55,7 +55,7 @@ PROSODY: dict[str, ProsodyProfile] = {
     "disgusted": ProsodyProfile(-1.0, 0.80, 0.90, 0.0, "creak"),
 }
 
-# Voice-quality parameters from the EMOTIONS.md table.
+# Voice-quality parameters from the docs/emotions.md table.
 BREATHY_LOWPASS_HZ = 3500.0
 TREMOLO_HZ, TREMOLO_DEPTH = 6.0, 0.10
 FINAL_RISE_SEMITONES, FINAL_RISE_SECONDS = 3.0, 0.4

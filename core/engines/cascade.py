@@ -29,6 +29,7 @@ from core.engines.base import HistoryTurn, fit_history
 from core.engines.llm_runtime import TextLLM
 from core.engines.generation import CONTINUE_TOKENS, generate_reply
 from core.engines.options import EngineOptions
+from core.engines.options import EngineOptions
 from core.engines.turn_stream import LEAD, TurnStream, ms_since
 from core.engines.events import Done, Error, Event, Perceived, ReplyDelta
 

@@ -10,7 +10,7 @@ Cues (Praat through praat-parselmouth, the standard tool of phonetics):
 - `voicing_ratio`: voiced frames / frames with any sound (above the silence floor).
 
 The emotion estimate is a WEAK BASELINE: a nearest-prototype classifier whose prototypes are the
-EMOTIONS.md prosody profiles (core.emotion.labels.PROSODY) added to a generic reference voice stored in
+docs/emotions.md prosody profiles (core.emotion.labels.PROSODY) added to a generic reference voice stored in
 assets/cues/emotion_prototypes.json. Without the speaker's own neutral voice it confuses a
 naturally high voice with excitement; it exists so the cascade has an acoustic hint at all.
 """
@@ -145,7 +145,7 @@ def _syllable_nuclei(snd, times: np.ndarray, voiced: np.ndarray) -> int:
 
 
 class EmotionFromCues:
-    """Nearest-prototype emotion estimate over the EMOTIONS.md profiles (a weak baseline)."""
+    """Nearest-prototype emotion estimate over the docs/emotions.md profiles (a weak baseline)."""
 
     def __init__(self, path: Path = PROTOTYPES_PATH) -> None:
         try:

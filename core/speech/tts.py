@@ -61,7 +61,7 @@ def prosody_for(label: str | None, strategy: str | None = None, intensity: str |
     """The speaking style for a reply to someone who sounded `label`, following `strategy`."""
     base = EMOTION_PROSODY.get(label or "neutral", EMOTION_PROSODY["neutral"])
     if intensity in ("low", "high") and base.name != "neutral":
-        k = 0.5 if intensity == "low" else 1.5  # same scaling rule as EMOTIONS.md's profile table
+        k = 0.5 if intensity == "low" else 1.5  # same scaling rule as docs/emotions.md's profile table
         base = replace(base, **{f: 1 + k * (getattr(base, f) - 1) for f in ("length", "noise", "noise_w", "volume")})
     text = (strategy or "").lower()
     for words, scales in _STRATEGY_CUES:

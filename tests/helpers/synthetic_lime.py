@@ -1,7 +1,7 @@
 """A tiny LIME-shaped dataset whose emotions live only in synthetic prosody (for model tests).
 
 Each "utterance" is a harmonic tone with a syllable-like envelope, at the voice's own F0,
-transformed by the EMOTIONS.md profile (F0 shift and range, rate, loudness, tremolo...).
+transformed by the docs/emotions.md profile (F0 shift and range, rate, loudness, tremolo...).
 It is not speech, but it has the one property the model tests need: the same text in
 every emotion, with the label recoverable only from the sound. Same schema as `lime build`.
 """

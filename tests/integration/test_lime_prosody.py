@@ -1,4 +1,4 @@
-"""The EMOTIONS.md prosody profile is really applied: measured on rendered audio, per emotion and intensity.
+"""The docs/emotions.md prosody profile is really applied: measured on rendered audio, per emotion and intensity.
 
 One short Piper sentence is rendered neutral and in every emotion x intensity through the
 `piper+prosody` backend; F0 level and range, duration and loudness are measured with Praat

@@ -1,4 +1,4 @@
-"""Plans follow EMOTIONS.md: every emotion x intensity per text and voice, whole groups per split,
+"""Plans follow docs/emotions.md: every emotion x intensity per text and voice, whole groups per split,
 held-out voices in test only, and the same plan for the same seed."""
 
 from __future__ import annotations

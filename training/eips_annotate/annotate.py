@@ -1,7 +1,7 @@
 """EIPS annotation of LIME rows: teacher prompt, validation, retry/reject, content-hash cache.
 
 The teacher sees the gold emotion and intensity, the acoustic cues of that emotion (the
-EMOTIONS.md profile in words), the words, and any conversation context, and answers in the
+docs/emotions.md profile in words), the words, and any conversation context, and answers in the
 app's own format (core.emotion.eips). Its reply is read with core.emotion.eips.parse_reply and accepted only
 when the four steps come in order, are non-empty, the Emotion step names the gold label
 (core.emotion.eips.validate_eips), and there is a response. Otherwise it is retried with a new seed,

@@ -60,7 +60,7 @@ RESPONSES = {
 
 
 def cue_words(emotion: str, intensity: str) -> str:
-    """Plain words for the EMOTIONS.md prosody profile of (emotion, intensity)."""
+    """Plain words for the docs/emotions.md prosody profile of (emotion, intensity)."""
     p = PROSODY[emotion].at(intensity)
     parts = []
     if abs(p.f0_semitones) >= 0.5:

@@ -16,7 +16,7 @@ here, and their room simulators need measured impulse responses we do not have.
   decay curve takes to fall 60 dB. The result keeps the clip's length and RMS.
 - `change_speed`: tape-style speed change by resampling (duration / factor, pitch x factor),
   as Kaldi's speed perturbation does; kept to 0.9-1.1 so that pitch moves <= 1.8 semitones,
-  less than the emotion profiles of EMOTIONS.md.
+  less than the emotion profiles of docs/emotions.md.
 """
 
 from __future__ import annotations

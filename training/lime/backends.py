@@ -5,7 +5,7 @@ the neutral rendering and its word alignment); `Backend.render(prepared, segment
 returns one row's 16 kHz audio with per-word times and emotion labels.
 
 - `piper+prosody` (CPU, any machine): a neutral voice (Piper, espeak-ng or a timbre-shifted
-  Piper) transformed segment by segment with the EMOTIONS.md profile (prosody.py). Word
+  Piper) transformed segment by segment with the docs/emotions.md profile (prosody.py). Word
   times follow from the neutral alignment, since the duration change is uniform per segment.
 - `parler` (GPU machines): Parler-TTS, an emotion-controllable TTS whose voice is steered by
   a natural-language description; each segment is generated with its emotion in the

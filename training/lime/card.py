@@ -46,7 +46,7 @@ def write_card(cfg: LimeConfig, out: Path, metas: list[dict], filter_summary: di
         f"{total} utterances, {hours:.2f} h of 16-bit FLAC at {cfg.sample_rate} Hz, built by "
         f"`cogaudio-train lime build` with backend `{cfg.backend}` and seed {cfg.seed}. Every text is spoken in "
         "all 7 emotions x 3 intensities (neutral once) by each of its voices, so the words never give the "
-        "emotion away. Emotions are synthetic: a neutral rendering transformed by the EMOTIONS.md prosody "
+        "emotion away. Emotions are synthetic: a neutral rendering transformed by the docs/emotions.md prosody "
         "profile. Load with `datasets.load_from_disk(DIR)`; schema in docs/lime.md.\n",
         "## Text filter (semantic decoupling)\n",
         f"Pool {filter_summary['pool']} texts, kept {filter_summary['kept']}, dropped {filter_summary['dropped']} "

@@ -9,11 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, Field, field_validator
 
 from core.audio.pcm import SAMPLE_RATE
 from core.emotion.labels import EMOTIONS, INTENSITIES
+from training.config_files import read_yaml, resolve_from
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
@@ -90,14 +90,12 @@ class LimeConfig(BaseModel):
 
 def load_config(path: Path) -> LimeConfig:
     """Parse a YAML config; relative paths resolve against the config file's folder."""
-    raw = yaml.safe_load(Path(path).read_text()) or {}
+    raw = read_yaml(path, "configs/lime-tiny.yaml")
     cfg = LimeConfig.model_validate(raw)
     base = Path(path).resolve().parent
     for attr in ("text_pool", "conflict_texts"):
-        p = getattr(cfg, attr)
-        if not p.is_absolute() and attr in raw:
-            setattr(cfg, attr, (base / p).resolve())
+        if attr in raw:
+            setattr(cfg, attr, resolve_from(base, getattr(cfg, attr)))
     for corpus in cfg.corpora:
-        if not corpus.path.is_absolute():
-            corpus.path = (base / corpus.path).resolve()
+        corpus.path = resolve_from(base, corpus.path)
     return cfg

@@ -24,11 +24,11 @@ from typing import Literal
 
 import numpy as np
 import soundfile as sf
-import yaml
 from pydantic import BaseModel, Field, field_validator
 
 from core.audio.pcm import SAMPLE_RATE, AudioFileError, load_audio
 from core.emotion.labels import EMOTION_ID, EMOTIONS
+from training.config_files import read_yaml, resolve_from
 from training.lime.acted_corpora import SCANNERS, SKIP_REASONS, CorpusRecord, Scan
 
 MANIFEST_FIELDS = ("id", "path", "corpus", "speaker", "label", "label_id", "intensity", "language", "text",
@@ -74,15 +74,11 @@ class CorporaConfig(BaseModel):
 def load_corpora_config(path: Path) -> CorporaConfig:
     """Parse the YAML; relative paths resolve against the config file's folder (as LIME configs do)."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"config {path} does not exist")
-    cfg = CorporaConfig.model_validate(yaml.safe_load(path.read_text()) or {})
+    cfg = CorporaConfig.model_validate(read_yaml(path, "configs/corpora.yaml"))
     base = path.resolve().parent
-    if not cfg.out.is_absolute():
-        cfg.out = (base / cfg.out).resolve()
+    cfg.out = resolve_from(base, cfg.out)
     for c in cfg.corpora:
-        if not c.path.is_absolute():
-            c.path = (base / c.path).resolve()
+        c.path = resolve_from(base, c.path)
     return cfg
 
 

@@ -1,7 +1,7 @@
 """What to render: the split of every text, the groups of work and the rows inside them.
 
 A group is one text spoken by one voice (or one corpus file); its rows share the neutral
-rendering and its word alignment. Splits follow EMOTIONS.md: a text (so its whole
+rendering and its word alignment. Splits follow docs/emotions.md: a text (so its whole
 lexically-identical group) lives in one split, and held-out voices speak test texts only.
 Every random choice is drawn from a generator seeded by (seed, the row's identity), so a
 plan does not depend on the order in which it is made.

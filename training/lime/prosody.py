@@ -1,4 +1,4 @@
-"""Apply an EMOTIONS.md prosody profile to a neutral rendering (Praat PSOLA via parselmouth).
+"""Apply an docs/emotions.md prosody profile to a neutral rendering (Praat PSOLA via parselmouth).
 
 F0 level and range are set on the manipulation's PitchTier, duration through a constant
 DurationTier, then overlap-add resynthesis; voice quality and loudness follow on the

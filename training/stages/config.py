@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from training.config_files import apply_overrides, read_yaml
 from training.model.config import ModelConfig
 
 
@@ -90,14 +89,7 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None, sta
     Top-level fields are shared by both stages; a `stageN:` section overrides them (its
     `model:` / `eval:` merge field by field). Dotted override keys reach model./eval.
     """
-    data: dict[str, Any] = {}
-    if path is not None:
-        p = Path(path)
-        if not p.exists():
-            raise FileNotFoundError(f"config {p} not found; see configs/tiny-cpu.yaml for an example")
-        data = yaml.safe_load(p.read_text()) or {}
-        if not isinstance(data, dict):
-            raise ValueError(f"{p}: expected a mapping of config fields")
+    data: dict[str, Any] = read_yaml(path) if path is not None else {}
     data.pop("pipeline", None)  # the `cogaudio-train pipeline` section (training/pipeline.py)
     sections = {k: data.pop(k) or {} for k in ("stage1", "stage2") if k in data}
     if stage is not None:
@@ -105,15 +97,7 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None, sta
     chosen = sections.get(f"stage{data.get('stage', 1)}", {})
     for k, v in chosen.items():
         data[k] = {**data.get(k, {}), **v} if k in ("model", "eval") and isinstance(v, dict) else v
-    for item in overrides or []:
-        if "=" not in item:
-            raise ValueError(f"override {item!r} must look like key=value (for example model.lora_r=4)")
-        key, value = item.split("=", 1)
-        node = data
-        *parents, leaf = key.split(".")
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = yaml.safe_load(value)
+    apply_overrides(data, overrides, "model.lora_r=4")
     return _build(SFTConfig, data, "config")
 
 
