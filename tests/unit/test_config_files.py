@@ -46,7 +46,7 @@ def test_every_training_config_reader_uses_it(tmp_path):
     from training.stages.config import load_config
 
     cfg = tmp_path / "c.yaml"
-    cfg.write_text("max_steps: 7\npipeline:\n  eval_rows: 5\nstage3:\n  group_size: 4\n")
+    cfg.write_text("max_steps: 7\npipeline:\n  eval_rows: 5\n")
     assert load_config(cfg, ["max_steps=3"]).max_steps == 3
     assert load_pipeline_config(cfg, ["eval_rows=9"])[0].eval_rows == 9
     for load in (load_config, load_pipeline_config):
