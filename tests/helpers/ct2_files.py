@@ -89,3 +89,16 @@ def tiny_ct2_whisper(model, out_dir: Path, quantization: str | None) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     spec.save(str(out_dir))
     return out_dir
+
+
+def tiny_faster_whisper_dir(out_dir: Path, quantization: str = "int8", seed: int = 0) -> Path:
+    """A tiny random Whisper that faster_whisper.WhisperModel loads (64 wide, 2 encoder layers):
+    for tests of code that takes a WhisperModel (feature extractor + CTranslate2 encode) where
+    the real tiny.en's numbers do not matter. The tokenizer is tiny.en's (decoding is meaningless)."""
+    import shutil
+
+    from training.model.whisper_ct2 import locate_ct2_whisper
+
+    out = tiny_ct2_whisper(tiny_hf_whisper(seed), out_dir, quantization)
+    shutil.copy(locate_ct2_whisper("tiny.en").folder / "tokenizer.json", out / "tokenizer.json")
+    return out

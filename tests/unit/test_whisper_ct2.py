@@ -123,3 +123,17 @@ def test_model_config_ct2_encoder_init_builds_the_pretrained_encoder(hf, convert
     assert torch.allclose(enc.layers[1].fc2.weight, hf.model.encoder.layers[1].fc2.weight)
     with pytest.raises(ValueError, match="takes 80 mel bins but n_mels is 128"):
         build_encoder(ModelConfig(encoder_init=f"ct2:{converted['float32']}", n_mels=128))
+
+
+def test_tiny_faster_whisper_fixture_loads_in_faster_whisper(tmp_path):
+    from faster_whisper import WhisperModel
+    from faster_whisper.transcribe import get_ctranslate2_storage
+
+    from tests.helpers.ct2_files import tiny_faster_whisper_dir
+
+    folder = tiny_faster_whisper_dir(tmp_path / "fw")
+    fw = WhisperModel(str(folder), device="cpu", compute_type="int8", cpu_threads=1)
+    mel = fw.feature_extractor(np.zeros(16000, np.float32), chunk_length=30)[:, :1000]
+    mel = np.pad(mel, ((0, 0), (0, 1000 - mel.shape[1])), constant_values=mel.min())
+    out = np.array(fw.model.encode(get_ctranslate2_storage(mel[None]), to_cpu=True))
+    assert out.shape == (1, 500, 64) and np.isfinite(out).all() and out.std() > 0
