@@ -1,4 +1,4 @@
-"""`cogaudio <subcommand>`: reply, talk, doctor, models, bench.
+"""`cogaudio <subcommand>`: reply, talk, doctor, models, bench, safety.
 
 Each subcommand lives in its own module under core/cli/ and registers itself here.
 """
@@ -22,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _subcommand_modules():
     import importlib
 
-    return [importlib.import_module(f"core.cli.{name}_cmd") for name in ("reply", "talk", "doctor", "models", "bench")]
+    return [importlib.import_module(f"core.cli.{name}_cmd") for name in ("reply", "talk", "doctor", "models", "bench", "safety")]
 
 
 def main(argv: list[str] | None = None) -> int:

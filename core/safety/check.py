@@ -1,65 +1,59 @@
-"""A first crisis-safety check: self-harm or suicide language -> a safe, caring reply with help.
+"""SafetyCheck: every transcript and every reply passes the crisis detector before anything is spoken.
 
-This is a conservative keyword screen, not a classifier: it looks for explicit phrases of
-suicidal intent or self-harm in what the person said (the transcript) and in what the
-model was about to say (the reply), skips clear negations ("I'm not going to kill myself",
-"I would never hurt myself") and figures of speech ("killing it", "dying to see"), and
-when it fires the companion stops the model and speaks a fixed, caring reply that points
-to real helplines from assets/safety/resources.json for the configured region. A false
-alarm costs one gentle message; a miss is worse, so the patterns lean towards firing.
+The detection itself is layered (core.safety.detector: explicit patterns, then a learned
+classifier). When it fires, the companion stops the model and speaks a fixed, caring reply
+that points to real helplines from assets/safety/resources.json for the configured region,
+the app shows its crisis panel, and the turn's record says what fired (category, layer,
+rule or model, the words) so a therapist's export shows it. A false alarm costs one gentle
+message; a miss is worse, so the check leans towards firing.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from core.models.bundled import ASSETS
+from core.safety.classifier import HEAD_PATH, ClassifierError, CrisisClassifier
+from core.safety.detector import CrisisDetector, Detection
+from core.safety.patterns import find_crisis
 from core.settings import SafetySettings
+
+log = logging.getLogger(__name__)
 
 RESOURCES_PATH = ASSETS / "safety" / "resources.json"
 
-# Explicit phrases. Kept readable rather than clever; each is matched case-insensitively.
-_CRISIS_PATTERNS = [
-    r"\bkill(?:ing)?\s+my\s?self\b",
-    r"\bend(?:ing)?\s+(?:my|it)\s+(?:own\s+)?(?:life|lives)\b",
-    r"\bend\s+it\s+all\b",
-    r"\btake\s+my\s+(?:own\s+)?life\b",
-    r"\bsuicid(?:e|al)\b",
-    r"\bwant(?:ed)?\s+to\s+die\b",
-    r"\bwish\s+i\s+(?:was|were)\s+dead\b",
-    r"\bwish\s+i\s+(?:had\s+never\s+been|wasn'?t|weren'?t)\s+born\b",
-    r"\bbetter\s+off\s+(?:dead|without\s+me)\b",
-    r"\bno\s+(?:reason|point)\s+(?:to|in)\s+(?:live|living|going\s+on)\b",
-    r"\b(?:don'?t|do\s+not)\s+want\s+to\s+(?:live|be\s+alive|wake\s+up)\b",
-    r"\b(?:hurt|harm|cut|cutting|hurting|harming)\s+my\s?self\b",
-    r"\bself[-\s]?harm(?:ing)?\b",
-    r"\boverdos(?:e|ing)\b",
-    r"\bcan'?t\s+go\s+on\s+(?:living|anymore|any\s+more)\b",
-]
-_CRISIS_RE = re.compile("|".join(f"(?:{p})" for p in _CRISIS_PATTERNS), re.IGNORECASE)
-
-# In a reply, the model urging self-harm is as bad as the user describing it.
-_REPLY_PATTERNS = [r"\bkill\s+your\s?self\b", r"\bend\s+your\s+(?:own\s+)?life\b", r"\b(?:hurt|harm|cut)\s+your\s?self\b"]
-_REPLY_RE = re.compile("|".join(f"(?:{p})" for p in _CRISIS_PATTERNS + _REPLY_PATTERNS), re.IGNORECASE)
-
-# A negation shortly before the match ("I'm not suicidal", "I would never hurt myself").
-_NEGATION_RE = re.compile(
-    r"\b(?:not|never|no\s+longer|don'?t|do\s+not|didn'?t|won'?t|wouldn'?t|isn'?t|aren'?t|nobody|no\s+one)\b"
-    r"(?:\s+\w+){0,3}\s*$",
-    re.IGNORECASE,
-)
 # Phrases about helplines/prevention in a *reply* are the safe answer itself, not a crisis.
 _REPLY_SAFE_CONTEXT = re.compile(r"\b(?:prevention|lifeline|hotline|helpline|crisis\s+line)\b", re.IGNORECASE)
+
+__all__ = ["RESOURCES_PATH", "Resource", "SafetyCheck", "SafetyError", "SafetyResult", "find_crisis"]
 
 
 @dataclass(frozen=True)
 class SafetyResult:
     triggered: bool
-    matched: str | None = None
+    matched: str | None = None  # the words a pattern matched, or the sentence the classifier flagged
     source: str | None = None  # "transcript" | "reply"
+    category: str | None = None  # a core.safety.patterns.CATEGORIES entry
+    score: float = 0.0
+    layer: str | None = None  # "pattern" | "model"
+    rule: str | None = None  # pattern id, e.g. "plan_timing:1"
+    model: str | None = None  # classifier name when it decided
+
+    @classmethod
+    def of(cls, d: Detection, source: str) -> SafetyResult:
+        if not d.triggered:
+            return cls(False, score=d.score)
+        return cls(True, d.matched, source, d.category, d.score, d.layer, d.rule, d.model)
+
+    def as_record(self) -> dict:
+        """The entry a turn's session record keeps (and a therapist's export shows)."""
+        return {"source": self.source, "category": self.category, "layer": self.layer, "rule": self.rule,
+                "model": self.model, "score": round(self.score, 3), "matched": self.matched}
 
 
 @dataclass(frozen=True)
@@ -74,24 +68,15 @@ class SafetyError(RuntimeError):
     """The resources file is missing or malformed; the message says which file to fix."""
 
 
-def find_crisis(text: str | None, pattern: re.Pattern = _CRISIS_RE) -> str | None:
-    """The first non-negated crisis phrase in `text`, or None."""
-    if not text:
-        return None
-    for m in pattern.finditer(text):
-        # look back within the same clause only: "I'm not okay, I want to die" must still fire
-        before = re.split(r"[.!?;,]|\bbut\b", text[: m.start()])[-1]
-        if _NEGATION_RE.search(before):
-            continue
-        return m.group(0)
-    return None
-
-
 class SafetyCheck:
     """Screens transcripts and replies; builds the safe reply for the configured region."""
 
-    def __init__(self, settings: SafetySettings | None = None, resources_path: Path = RESOURCES_PATH) -> None:
+    def __init__(self, settings: SafetySettings | None = None, resources_path: Path = RESOURCES_PATH,
+                 detector: CrisisDetector | None = None, head_path: Path = HEAD_PATH) -> None:
         self.settings = settings or SafetySettings()
+        self._detector = detector
+        self._head_path = head_path
+        self._lock = threading.Lock()
         try:
             data = json.loads(Path(resources_path).read_text(encoding="utf-8"))
             regions = data["regions"]
@@ -102,15 +87,27 @@ class SafetyCheck:
         region = self.settings.region.lower()
         self.region = region if region in regions else "international"
 
+    @property
+    def detector(self) -> CrisisDetector:
+        """Loaded on first use (the crisis panel builds a SafetyCheck only for its resources)."""
+        with self._lock:
+            if self._detector is None:
+                try:
+                    classifier = CrisisClassifier.load(self._head_path)
+                except ClassifierError as exc:
+                    # the explicit patterns still run; the loss of the learned layer is said loudly
+                    log.error("crisis check without its classifier: %s", exc)
+                    classifier = None
+                self._detector = CrisisDetector(classifier)
+            return self._detector
+
     def check_transcript(self, text: str | None) -> SafetyResult:
-        m = find_crisis(text)
-        return SafetyResult(m is not None, m, "transcript" if m else None)
+        return SafetyResult.of(self.detector.check(text), "transcript")
 
     def check_reply(self, text: str | None) -> SafetyResult:
         if text and _REPLY_SAFE_CONTEXT.search(text):
             return SafetyResult(False)
-        m = find_crisis(text, _REPLY_RE)
-        return SafetyResult(m is not None, m, "reply" if m else None)
+        return SafetyResult.of(self.detector.check(text, reply=True), "reply")
 
     def resources(self, region: str | None = None) -> list[Resource]:
         entry = self._regions.get((region or self.region).lower()) or self._regions["international"]

@@ -1,0 +1,88 @@
+"""What the crisis check costs per turn, and how it does on the held-out phrasings.
+
+A turn passes the check once on its transcript and, as the reply streams, on the reply at
+every delta (patterns each time, the classifier on each finished sentence, cached). This
+script replays that on the held-out phrasings as transcripts and on replies of typical length
+streamed word by word, and prints per-turn medians and p90s for the pattern layer alone and
+for patterns + classifier, next to the held-out recall and false-positive rate. Nothing here
+asserts a time: it measures (run: `python bench/safety_check.py [--json] [--repeat N]`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPLIES = [
+    "That sounds really hard. I'm here with you. Do you want to tell me more about what happened today?",
+    "I'm so sorry you're going through this. It makes sense that you feel tired. What would help right now?",
+    "Congratulations! That's wonderful news. You must be so relieved. When do you start?",
+]
+
+
+def _turn_cost(check, transcript: str, reply: str) -> float:
+    t0 = time.perf_counter()
+    check.check_transcript(transcript)
+    text = ""
+    for word in reply.split(" "):
+        text += word + " "
+        check.check_reply(text)
+    return (time.perf_counter() - t0) * 1000
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--repeat", type=int, default=3, help="passes over the held-out phrasings")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+    from core.safety.check import SafetyCheck
+    from core.safety.classifier import CrisisClassifier
+    from core.safety.data import FRESH_PATH, load_phrasings, split
+    from core.safety.detector import CrisisDetector
+
+    _, held = split(load_phrasings())
+    fresh = load_phrasings(FRESH_PATH)
+    t0 = time.perf_counter()
+    classifier = CrisisClassifier.load()
+    load_ms = (time.perf_counter() - t0) * 1000
+    rows = []
+    for name, clf in (("patterns only", None), ("patterns + classifier", classifier)):
+        detector = CrisisDetector(clf)
+        fired = [detector.check(r.text).triggered for r in held]
+        pos = [f for f, r in zip(fired, held, strict=True) if r.label]
+        neg = [f for f, r in zip(fired, held, strict=True) if not r.label]
+        f_fired = [detector.check(r.text).triggered for r in fresh]
+        f_pos = [f for f, r in zip(f_fired, fresh, strict=True) if r.label]
+        f_neg = [f for f, r in zip(f_fired, fresh, strict=True) if not r.label]
+        costs = []
+        for rep in range(args.repeat):
+            for i, r in enumerate(held):
+                check = SafetyCheck(detector=CrisisDetector(clf))  # a fresh cache: every turn pays in full
+                costs.append(_turn_cost(check, r.text, REPLIES[(i + rep) % len(REPLIES)]))
+        costs.sort()
+        rows.append({"detector": name, "recall": sum(pos) / len(pos), "fpr": sum(neg) / len(neg),
+                     "fresh_recall": sum(f_pos) / len(f_pos), "fresh_fpr": sum(f_neg) / len(f_neg),
+                     "turn_ms_median": statistics.median(costs), "turn_ms_p90": costs[int(0.9 * (len(costs) - 1))],
+                     "turns": len(costs)})
+    base = rows[0]["turn_ms_median"]
+    if args.json:
+        print(json.dumps({"held_out_rows": len(held), "classifier_load_ms": round(load_ms, 1), "rows": rows}))
+        return 0
+    print(f"held-out phrasings: {len(held)} ({sum(r.label for r in held)} must fire); fresh set: {len(fresh)} "
+          f"({sum(r.label for r in fresh)} must fire); classifier load {load_ms:.0f} ms")
+    print(f"{'detector':<24} {'recall':>7} {'FPR':>6} {'fresh rec':>9} {'fresh FPR':>9} {'ms/turn median':>15} "
+          f"{'p90':>7} {'x patterns':>11}")
+    for r in rows:
+        print(f"{r['detector']:<24} {r['recall']:>7.3f} {r['fpr']:>6.3f} {r['fresh_recall']:>9.3f} {r['fresh_fpr']:>9.3f} "
+              f"{r['turn_ms_median']:>15.2f} {r['turn_ms_p90']:>7.2f} {r['turn_ms_median'] / base:>10.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

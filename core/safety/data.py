@@ -1,0 +1,54 @@
+"""The labelled phrasing set of the crisis check and its split by template.
+
+assets/safety/phrasings.tsv holds statements written for this project: label 1 (the check
+must fire, with a Columbia-scale category) or 0 (it must not: negation, quotation, reported
+speech, media talk, idioms, everyday sadness). Rows that share a template id are variants of
+one statement (another person, tense, slang, typos, ASR-like lower case without punctuation),
+so a split by template keeps near-duplicates out of the held-out part. The split is
+deterministic and decided by each template id alone (CRC-32 of the id, one in four held
+out), so adding phrasings never moves an existing template from one side to the other, and
+training, the benchmark and the tests all see the same held-out rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.models.bundled import ASSETS
+
+PHRASINGS_PATH = ASSETS / "safety" / "phrasings.tsv"
+# Written after the patterns and the threshold were fixed; only ever scored, never used to choose.
+FRESH_PATH = ASSETS / "safety" / "phrasings-fresh.tsv"
+HELD_OUT_EVERY = 4  # one template in four is held out
+
+
+@dataclass(frozen=True)
+class Phrasing:
+    template: str
+    label: int  # 1 = must fire, 0 = must not
+    category: str  # crisis category for label 1; kind of hard negative for label 0
+    text: str
+
+
+def load_phrasings(path: Path = PHRASINGS_PATH) -> list[Phrasing]:
+    """Every row of the set; lines starting with '#' are comments."""
+    with open(path, encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader((line for line in fh if not line.startswith("#")), delimiter="\t")
+        rows = [Phrasing(r["template"], int(r["label"]), r["category"], r["text"]) for r in reader]
+    if not rows:
+        raise ValueError(f"{path} holds no phrasings")
+    return rows
+
+
+def held_out_templates(rows: list[Phrasing]) -> set[str]:
+    """Template ids of the held-out split: those whose CRC-32 is divisible by HELD_OUT_EVERY."""
+    return {r.template for r in rows if zlib.crc32(r.template.encode()) % HELD_OUT_EVERY == 0}
+
+
+def split(rows: list[Phrasing]) -> tuple[list[Phrasing], list[Phrasing]]:
+    """(train, held_out), no template in both."""
+    held = held_out_templates(rows)
+    return [r for r in rows if r.template not in held], [r for r in rows if r.template in held]

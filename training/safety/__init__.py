@@ -1,0 +1,1 @@
+"""Training side of the crisis check: the classifier head over the phrasing set (train_head.py)."""
