@@ -26,6 +26,16 @@ def _one_line(text: str | None) -> str:
     return " ".join((text or "").split())
 
 
+def safety_line(entry: dict) -> str:
+    """One readable line of what the crisis check found in a turn."""
+    category = (entry.get("category") or "crisis language").replace("_", " ")
+    how = f"rule {entry['rule']}" if entry.get("layer") == "pattern" and entry.get("rule") else (
+        f"classifier {entry.get('model') or ''}, score {entry.get('score', 0):.2f}".replace("  ", " "))
+    said = "what the person said" if entry.get("source") == "transcript" else "the drafted reply (not spoken)"
+    words = f': "{_one_line(entry["matched"])}"' if entry.get("matched") else ""
+    return f"fired on {said}, {category} ({how}){words}; the caring reply and help lines were given instead."
+
+
 def session_markdown(info: SessionInfo, turns: list[TurnRecord]) -> str:
     """The whole session as Markdown: header, session note, then each turn."""
     out = [f"# {info.title}", ""]
@@ -61,6 +71,9 @@ def session_markdown(info: SessionInfo, turns: list[TurnRecord]) -> str:
         flags = [f for f, on in (("interrupted", t.interrupted), ("safety resources shown", t.safety_triggered)) if on]
         if flags:
             out.append(f"**Flags:** {', '.join(flags)}")
+            out.append("")
+        if t.safety_triggered and t.safety:
+            out.append(f"**Safety check:** {safety_line(t.safety)}")
             out.append("")
         if t.note:
             out.append(f"**Therapist note:** {_one_line(t.note)}")

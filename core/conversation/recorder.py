@@ -44,6 +44,7 @@ class _Turn:
     reply: str = ""
     done: Done | None = None
     override: str | None = None
+    safety: dict | None = None  # what the crisis check found, when it fired
     errors: list[str] = field(default_factory=list)
     marks: dict[str, float] = field(default_factory=dict)
     turn_taking: dict | None = None
@@ -81,6 +82,7 @@ class TurnRecorder:
             self._on_event(t, frame.event)
         elif isinstance(frame, SafetyOverride):
             t.override = frame.text
+            t.safety = frame.detail
             t.mark("safety")
         elif isinstance(frame, Sentence):
             t.mark("first_sentence_ms")
@@ -152,6 +154,7 @@ class TurnRecorder:
             model=getattr(self.engine, "model", None),
             timings_ms=timings,
             safety_triggered=t.override is not None,
+            safety=t.safety,
             turn_taking=t.turn_taking,
         )
         if t.errors:

@@ -129,7 +129,7 @@ class EngineStage(Stage):
         if gen_cancel is not None:
             gen_cancel.set()  # the model's words are not spoken; the engine winds down on its own
         text = self.safety.safe_reply()
-        push(SafetyOverride(turn, text, result.source, result.matched))
+        push(SafetyOverride(turn, text, result.source, result.matched, result.as_record()))
         push(EngineEvent(turn, Done(text, None, safety_triggered=True)))
         return True
 

@@ -78,6 +78,9 @@ class TurnRecord:
     model: str | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
     safety_triggered: bool = False
+    # what the crisis check found when it fired: source (transcript/reply), category, layer
+    # (pattern/model), rule or model, score, matched words; shown in therapist exports
+    safety: dict | None = None
     turn_taking: dict | None = None  # the end-of-turn decision: silence, wait, p(complete), mood, reasons
     created_at: float = field(default_factory=time.time)
     note: str | None = None
