@@ -52,7 +52,8 @@ class TurnSettings(_Section):
     smart_end: bool = Field(
         True, description="end a turn from the words so far, the voice of the last words and the silence "
         "(off: a fixed silence, vad.min_silence_ms)")
-    min_wait_ms: int = Field(200, ge=100, le=2000, description="silence after a turn that sounds finished")
+    # 300 ms: people pause 250-300 ms between two sentences of one turn ("Hello there. I just...")
+    min_wait_ms: int = Field(300, ge=100, le=2000, description="silence after a turn that sounds finished")
     max_wait_ms: int = Field(1200, ge=300, le=5000, description="silence after which a turn ends whatever its words")
     patience: float = Field(
         1.6, ge=1.0, le=3.0, description="waits are this many times longer when the person sounds sad, fearful "
@@ -64,8 +65,8 @@ class TurnSettings(_Section):
         True, description="when a sad, fearful or hesitant person pauses long, say 'mm' and keep listening "
         "instead of taking the turn")
     backchannel_max_ms: int = Field(
-        700, ge=0, le=2000, description="during a reply, a sound of the person's shorter than this that is not "
-        "words ('mm-hm', a cough) does not stop it (0: any speech stops it)")
+        1000, ge=0, le=3000, description="during a reply, a sound of the person's shorter than this whose words "
+        "are a backchannel ('mm-hm', 'yeah') or none (a cough) does not stop it (0: any speech stops it)")
 
 
 class EngineSettings(_Section):

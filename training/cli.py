@@ -16,6 +16,7 @@ STAGE_MODULES = [
     "training.stages.cli",
     "training.export.cli",
     "training.ear.cli",
+    "training.turn.cli",
     "training.pipeline",
 ]
 

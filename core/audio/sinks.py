@@ -38,11 +38,34 @@ class Played:
 class _SinkBase:
     def __init__(self) -> None:
         self._stop = threading.Event()
+        self._paused = threading.Event()
         self.first_write_at: float | None = None
+        self.pauses: list[tuple[float, float | None]] = []  # (paused at, resumed at) perf_counter times
 
     def stop(self) -> None:
-        """Cut the current playback (the next `play` call plays again)."""
+        """Cut the current playback (the next `play` call plays again); a pause ends with it."""
         self._stop.set()
+        self.resume()
+
+    def pause(self) -> None:
+        """Hold the voice within one block, where it is (the person started to speak over it)."""
+        if not self._paused.is_set():
+            self._paused.set()
+            self.pauses.append((time.perf_counter(), None))
+
+    def resume(self) -> None:
+        """Go on from where `pause()` held it (it was only a backchannel)."""
+        if self._paused.is_set():
+            self._paused.clear()
+            if self.pauses and self.pauses[-1][1] is None:
+                self.pauses[-1] = (self.pauses[-1][0], time.perf_counter())
+
+    def _wait_while_paused(self, cancel: threading.Event | None) -> float:
+        """Block while paused (not past a stop or cancel); returns the seconds spent."""
+        t0 = time.perf_counter()
+        while self._paused.is_set() and not self._cancelled(cancel):
+            time.sleep(BLOCK_S / 2)
+        return time.perf_counter() - t0
 
     def _cancelled(self, cancel: threading.Event | None) -> bool:
         return self._stop.is_set() or (cancel is not None and cancel.is_set())
@@ -75,6 +98,7 @@ class ArraySink(_SinkBase):
         block = max(1, int(BLOCK_S * sample_rate))
         done = 0
         for done in range(0, len(samples), block):
+            started += self._wait_while_paused(cancel)  # the rest comes later by as much
             if self._cancelled(cancel):
                 self._keep(turn, started, samples[:done], sample_rate)
                 return False
@@ -178,6 +202,10 @@ class SpeakerSink(_SinkBase):
         samples = np.asarray(samples, dtype=np.float32)
         try:
             for i in range(0, len(samples), block):
+                if self._paused.is_set():
+                    stream.abort()  # silence now, not after PortAudio's buffer
+                    stream.start()
+                    self._wait_while_paused(cancel)
                 if self._cancelled(cancel):
                     # abort() drops what PortAudio still holds, so the voice stops now, not after its buffer
                     stream.abort()

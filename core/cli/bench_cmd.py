@@ -14,7 +14,6 @@ import json
 import time
 from pathlib import Path
 
-from core.models.bundled import ASSETS
 from core.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_ERROR,
@@ -25,6 +24,7 @@ from core.cli.common import (
     quiet_native_logs,
     settings_from,
 )
+from core.models.bundled import ASSETS
 
 PROG = "cogaudio bench"
 
@@ -51,6 +51,15 @@ def add_parser(subparsers) -> None:
     lat.add_argument("--baseline-early-start", action="store_true",
                      help="let the sequential baseline start early too (default: the baseline starts at the "
                           "endpoint decision, as a classic cascade does; this flag is an ablation)")
+    lat.add_argument("--fixed-end", action="store_true",
+                     help="end turns after a fixed silence (vad.min_silence_ms) instead of the end-of-turn decision "
+                          "(turn.smart_end=false; an ablation: the latency before the decision)")
+    lat.add_argument("--turn-rows", type=int, default=60, metavar="N",
+                     help="held-out LIME rows for the end-of-turn figures (delay after complete turns, cut-offs with "
+                          "inserted pauses; default 60, 0 = skip)")
+    lat.add_argument("--turn-data", default=None, metavar="DIR",
+                     help="the LIME dataset whose test split those rows come from (default: data/lime-turns when "
+                          "it exists, else the figures are skipped; configs/lime-turns.yaml builds it)")
     add_common_args(lat)
     lat.set_defaults(func=run)
 
@@ -92,6 +101,8 @@ def _run(args, started: float) -> int:
         settings.vad.early_start_ms = args.early_start_ms
     if args.no_prefetch:
         settings.asr.prefetch = False
+    if args.fixed_end:
+        settings.turn.smart_end = False
     if args.direct:
         settings.engine.explicit_reasoning = False
     elif args.reasoning:
@@ -102,6 +113,18 @@ def _run(args, started: float) -> int:
             load_audio(s)
         except AudioFileError as exc:
             raise CliError(f"error: {exc}", EXIT_BAD_INPUT) from None
+    rows = []
+    if args.turn_rows:
+        from core.cli.turn_bench import DEFAULT_ROWS, TurnBenchError, load_rows
+
+        data = Path(args.turn_data) if args.turn_data else DEFAULT_ROWS
+        try:
+            rows = load_rows(data, "test", args.turn_rows)
+        except TurnBenchError as exc:
+            if args.turn_data:
+                raise CliError(f"error: {exc}", EXIT_BAD_INPUT) from None
+            if not args.json:
+                print(f"end-of-turn figures skipped: {exc}", flush=True)
     runtime = load_runtime(settings, args.engine, PROG)
     say = (lambda *a: None) if args.json else (lambda m: print(m, flush=True))
     say(f"models ready in {runtime.load_ms:.0f} ms; {len(samples)} utterances x {args.runs} run(s) x 2 modes (real time)")
@@ -109,6 +132,7 @@ def _run(args, started: float) -> int:
         result = run_bench(settings, runtime.engine, runtime.speaker, samples, args.runs, started,
                            progress=lambda t: say(f"  {t.mode:<10} {t.sample:<12} {t.latency_ms:8.0f} ms"),
                            baseline_early_start=args.baseline_early_start)
+        turn_figures = _turn_figures(settings, runtime, rows, say) if rows else None
     finally:
         runtime.close()
     data = result.as_dict()
@@ -123,6 +147,9 @@ def _run(args, started: float) -> int:
         data["asr_prefetch_runs"] = {"started": asr.prefetch_started, "used": asr.prefetch_hits}
     data["baseline_early_start"] = args.baseline_early_start
     data["models_load_ms"] = runtime.load_ms
+    data["smart_end"] = settings.turn.smart_end
+    if turn_figures is not None:
+        data["end_of_turn"] = turn_figures
     if args.json:
         print(json.dumps(data), flush=True)
     else:
@@ -131,11 +158,49 @@ def _run(args, started: float) -> int:
     return 0
 
 
+def _turn_figures(settings, runtime, rows, say) -> dict:
+    """The end-of-turn decision against the fixed window on held-out rows (core.cli.turn_bench)."""
+    from core.cli.turn_bench import run_turn_bench
+    from core.speech.asr import SpeechRecognizer
+
+    asr = getattr(runtime.engine, "asr", None)
+    own = asr is None
+    asr = SpeechRecognizer(settings.asr) if own else asr
+    say(f"end of turn: {len(rows)} held-out rows, as spoken and with a pause inserted, decision vs fixed window")
+    try:
+        return run_turn_bench(settings, rows, asr.transcribe,
+                              progress=lambda name, kind, r: say(f"  {name:<10} {kind:<9} {r}"))
+    finally:
+        if own:
+            asr.close()
+
+
+def turn_table(t: dict) -> list[str]:
+    fixed = f"fixed {t['fixed_window_ms']} ms"
+    rows = [f"end of turn on {t['rows']} held-out LIME rows (test split; pauses of "
+            f"{t['pause_range_ms'][0]}-{t['pause_range_ms'][1]} ms inserted mid-sentence)",
+            f"{'':<40}{'decision':>12}{fixed:>16}{'+ mood':>10}"]
+
+    def cell(name, kind, key, fmt=".0f"):
+        v = (t.get(name) or {}).get(kind, {}).get(key)
+        return "-" if v is None else format(v * 100 if key == "cut_off_rate" else v, fmt)
+
+    for label, kind, key, fmt in (("delay after complete turns (ms, median)", "complete", "delay_median_ms", ".0f"),
+                                  ("delay after complete turns (ms, p90)", "complete", "delay_p90_ms", ".0f"),
+                                  ("cut-offs, turns with a pause (%)", "paused", "cut_off_rate", ".1f"),
+                                  ("cut-offs, complete turns (%)", "complete", "cut_off_rate", ".1f")):
+        rows.append(f"{'  ' + label:<40}{cell('smart', kind, key, fmt):>12}{cell('fixed', kind, key, fmt):>16}"
+                    f"{cell('smart_mood', kind, key, fmt):>10}")
+    rows.append("  (+ mood: the decision with each row's emotion taken as the perceived one: sad and fearful wait longer)")
+    return rows
+
+
 def table(d: dict) -> str:
     from core.cli.latency_bench import STAGES
 
     s, q = d["streaming"] or {}, d["sequential"] or {}
-    rows = [f"engine: {d['engine']} ({d['model']}); end-of-turn silence {d['min_silence_ms']} ms, "
+    end = "end of turn decided" if d.get("smart_end", True) else f"end-of-turn silence {d['min_silence_ms']} ms"
+    rows = [f"engine: {d['engine']} ({d['model']}); {end}, "
             f"early start {d['early_start_ms']} ms, transcript prefetch {'on' if d.get('asr_prefetch') else 'off'}, "
             f"{'EIPS reasoning' if d['explicit_reasoning'] else 'direct reply'}",
             "baseline: " + ("early start too, then whole reply, whole TTS" if d.get("baseline_early_start")
@@ -150,6 +215,8 @@ def table(d: dict) -> str:
              f"{'cold start to ready (ms)':<28}{d['cold_start_ms']:>12.0f}",
              f"{'peak RSS (MB)':<28}{d['peak_rss_mb']:>12.0f}",
              "stage rows are a timeline: ms from the last speech sample to the end of each stage"]
+    if d.get("end_of_turn"):
+        rows += turn_table(d["end_of_turn"])
     return "\n".join(rows)
 
 

@@ -109,6 +109,7 @@ def run_mode(settings: Settings, engine, speaker, clips: list[tuple[str, np.ndar
         settings = settings.model_copy(deep=True)
         settings.vad.early_start_ms = 0
         settings.asr.prefetch = False  # nothing starts before the endpoint decision
+        settings.turn.smart_end = False  # the classic endpoint: a fixed silence
     source = _TimedSource(settings.audio.frame_ms, speed=1.0)
     sink = ArraySink(realtime=False)  # only the first sample's time matters; no need to wait for playback
     submitted: dict[int, float] = {}

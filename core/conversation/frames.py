@@ -70,6 +70,15 @@ class BargeIn(Frame):
 
 
 @dataclass(frozen=True)
+class VoicePaused(Frame):
+    """The person started to speak over the reply: its voice holds (`paused` True) until we know
+    whether it was a backchannel (then it goes on: `paused` False) or an interruption (BargeIn)."""
+
+    paused: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class Backchannel(Frame):
     """Say `text` ("mm") while the person pauses, without taking the turn (`turn` is NO_TURN)."""
 
@@ -91,7 +100,6 @@ class SafetyOverride(Frame):
     text: str
     source: str  # "transcript" | "reply"
     matched: str
-    detail: dict | None = None  # what fired, for the session record (core.safety SafetyResult.as_record)
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,10 @@ the language model start), but its audio is held back until the end of the turn 
 (core.conversation.end_of_turn); if the user goes on speaking, the early turn is retracted
 and nothing of it is stored. This hides most of the end-of-turn wait behind the models' work.
 
-Barge-in: speech over a reply that sounds like words interrupts it on the interrupt lane:
-generation stops (the engine's cancel Event), queued sentences and audio are dropped, and
-the sink stops within one 20 ms block; a murmur ("mm-hm") or a cough does not. The
+Barge-in: speech over a reply pauses its voice at once (the sink holds within one 20 ms
+block); a backchannel ("mm-hm") or a cough lets it go on from there, speech that goes on
+interrupts it on the interrupt lane: generation stops (the engine's cancel Event), queued
+sentences and audio are dropped, and the sink stops. The
 `TurnRecorder` observer then stores the turn as interrupted with the reply as far as it got.
 `stop_speaking()` is the same for the stop button. Every frame reaches the observers.
 
@@ -58,6 +59,7 @@ from core.conversation.frames import (
     TurnReleased,
     TurnRetracted,
     UserTurn,
+    VoicePaused,
 )
 from core.conversation.held_frames import HeldFrames
 from core.conversation.history import ContextBudget, Conversation
@@ -285,9 +287,16 @@ class ConversationPipeline:
             self.release(frame.turn)
         elif isinstance(frame, TurnRetracted):
             self.retract(frame.turn)
+        elif isinstance(frame, VoicePaused):
+            self.stages.publish(frame)
+            if frame.paused:
+                self.sink.pause()
+            else:
+                self.sink.resume()
         elif isinstance(frame, BargeIn):
             self.stages.publish(frame)
             self.interrupt(frame.reason)
+            self.sink.resume()  # the next reply plays
         elif isinstance(frame, Backchannel):
             self.stages.publish(frame)
             self.backchannel.say(frame.text)

@@ -22,16 +22,22 @@ One utterance, as the stage sees it:
   turn ends here with that reason on its record.
 A transcript that comes back empty from audio with no voice in it (noise) is no turn.
 
-Barge-in, while a reply is under way: young speech (SpeechOnset windows) is judged as it
-comes. Speech that sounds like words (clear speech probability and energy above 1 kHz, as
-vowels and fricatives have and a hummed "mm-hm" or a cough does not) stops the reply after
-`BARGE_WINDOWS` windows; sound that stays murmur-like is let be unless it lasts past
-`turn.backchannel_max_ms`. An agitated person (or backchannel_max_ms 0) stops it at once.
+Barge-in, while the reply is being spoken: two windows of young speech (SpeechOnset, ~64 ms)
+pause its voice at once (VoicePaused), which is all a real interruption needs within 200 ms.
+Then the stage listens: a sound that stops before `turn.backchannel_max_ms` of speech and
+whose words (the same prefetched transcript) are a backchannel ("mm-hm", "uh-huh", "yeah") or
+nothing (a cough) lets the reply go on from where it paused; other words ("wait", "no") or
+speech that goes on past it are an interruption (BargeIn: the turn is cut). Why pause first: in the first 200 ms a hummed "mm-hm"
+and a "hold on" look alike (Silero calls both speech; a back vowel has as little energy above
+1 kHz as a hum), so no decision taken that early can be both fast and right. An agitated
+person (or backchannel_max_ms 0) cuts the reply at once. Speech while the reply is still being
+prepared (nothing playing yet) cuts it at SpeechStarted.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -49,11 +55,13 @@ from core.conversation.frames import (
     UserSpeechEnded,
     UserSpeechStarted,
     UserTurn,
+    VoicePaused,
 )
 from core.conversation.stage_framework import NO_TURN, Push, Stage
 from core.settings import Settings
 from core.speech.final_prosody import FinalProsody, measure_final_prosody
 from core.speech.vad import (
+    WINDOW,
     SpeechDropped,
     SpeechEnded,
     SpeechOnset,
@@ -65,19 +73,16 @@ from core.speech.vad import (
 
 log = logging.getLogger(__name__)
 
-BARGE_WINDOWS = 3  # ~96 ms of young speech before a word-like burst stops the reply
-BARGE_PROBABILITY = 0.8  # mean Silero probability of a word-like burst
-BARGE_HIGH_BAND = 0.12  # share of energy above 1 kHz: vowels' formants and fricatives have it, a hum does not
+ONSET_WINDOWS = 2  # windows of speech (>= vad.threshold) that pause the reply's voice (~64 ms)
+WORDS_PATIENCE_MS = 1500  # a paused reply waits this long at most for a short burst's words (busy CPU)
+BACKCHANNEL = re.compile(r"m+|h+m+|m+h+m+|u+h+|h+u+h+|uhhuh|a+h+|o+h+|yeah|yep|yes|okay|ok|right|sure|see|i|got|it")
 BACKCHANNELS = ("Mm.", "I'm here.")
 
 
-def high_band_share(window: np.ndarray) -> float:
-    """Share of a window's energy above 1 kHz (numpy's real FFT; a hum or a nasal 'mm' has
-    almost none, an open vowel or an 's' a good part)."""
-    spectrum = np.abs(np.fft.rfft(np.asarray(window, dtype=np.float64) * np.hanning(len(window)))) ** 2
-    freqs = np.fft.rfftfreq(len(window), 1.0 / SAMPLE_RATE)
-    total = spectrum[freqs >= 80].sum()
-    return float(spectrum[freqs >= 1000].sum() / total) if total > 0 else 0.0
+def is_backchannel(text: str) -> bool:
+    """Words that keep the listener listening ("mm-hm", "uh-huh", "yeah", "okay"), or none at all."""
+    words = re.sub(r"[^a-z' ]+", " ", text.lower().replace("-", "")).split()
+    return all(BACKCHANNEL.fullmatch(w) for w in words)
 
 
 @dataclass
@@ -99,9 +104,10 @@ class _Burst:
     """Young speech heard while the reply plays."""
 
     onset_s: float
-    probs: list[float] = field(default_factory=list)
-    high: list[float] = field(default_factory=list)
-    decided: bool = False
+    speech: int = 0  # windows at or above the threshold
+    paused: bool = False  # the reply's voice is held for it
+    quiet: bool = False  # it stopped: its words decide
+    decided: bool = False  # it was an interruption
 
 
 class TurnTaking(Stage):
@@ -113,7 +119,8 @@ class TurnTaking(Stage):
                  transcribe_ahead: Callable[[np.ndarray], Future | None] | None = None,
                  close_utterance: Callable[[], None] = lambda: None,
                  replying: Callable[[], bool] = lambda: False, speaking: Callable[[], bool] = lambda: False,
-                 barge_in: bool = True, measure_prosody: Callable[[np.ndarray], FinalProsody] = measure_final_prosody) -> None:
+                 barge_in: bool = True, measure_prosody: Callable[[np.ndarray], FinalProsody] = measure_final_prosody,
+                 executor=None) -> None:
         self.settings = settings
         self.policy = policy
         self._new_turn = new_turn
@@ -125,7 +132,7 @@ class TurnTaking(Stage):
         self._measure = measure_prosody
         # Praat's pitch tracker takes 10-100 ms on a busy 2-core CPU: off the listener thread,
         # on one worker that this stage owns and joins (close()).
-        self._analysis = ThreadPoolExecutor(max_workers=1, thread_name_prefix="final-prosody")
+        self._analysis = executor or ThreadPoolExecutor(max_workers=1, thread_name_prefix="final-prosody")
         self._utt = _Utterance()
         self._burst: _Burst | None = None
         self._ignoring: float | None = None  # onset of an utterance heard as a backchannel: no turn
@@ -157,14 +164,17 @@ class TurnTaking(Stage):
             if not self._burst and self._replying() and self.barge_in and not self._speaking():
                 self._barge(push, "the person spoke while the reply was being prepared")
         elif isinstance(event, SpeechQuieted):
-            if self._burst is not None and not self._burst.decided:
-                self._burst_over(push, "a short murmur (a backchannel)")
-                return
             self._quieted(event)
+            if self._burst is not None and not self._burst.decided:
+                self._burst.quiet = True  # a backchannel, or a short interruption? its words say
         elif isinstance(event, SpeechPaused):
-            if self._ignoring is None:
+            if self._burst is not None and not self._burst.decided and self._burst.quiet:
+                self._judge_burst(event, push)
+            elif self._ignoring is None:
                 self._paused(event, push)
         elif isinstance(event, SpeechResumed):
+            if self._burst is not None and not self._burst.decided:
+                self._burst.quiet = False
             if self._ignoring is None:
                 self._resumed(push)
         elif isinstance(event, SpeechEnded):
@@ -298,7 +308,7 @@ class TurnTaking(Stage):
 
     # -- barge-in ------------------------------------------------------------------------
     def _onset(self, ev: SpeechOnset, push: Push) -> None:
-        if not (self.barge_in and self._speaking()):
+        if not (self.barge_in and self._speaking()) and not (self._burst and self._burst.paused):
             self._burst = None
             return
         b = self._burst
@@ -306,20 +316,37 @@ class TurnTaking(Stage):
             b = self._burst = _Burst(ev.onset_s)
         if b.decided:
             return
-        b.probs.append(ev.probability)
-        b.high.append(high_band_share(ev.window) if ev.window is not None else 1.0)
-        speech = [p for p in b.probs if p >= self.settings.vad.threshold]
-        if self.mood().kind == "agitated" or self.settings.turn.backchannel_max_ms == 0:
-            if len(speech) >= 2:
-                self._barge(push, "the person spoke over the reply (agitated: stop at once)")
+        b.speech += ev.probability >= self.settings.vad.threshold
+        if b.speech < ONSET_WINDOWS:
             return
-        if len(b.probs) >= BARGE_WINDOWS:
-            recent_p, recent_h = np.mean(b.probs[-BARGE_WINDOWS:]), np.mean(b.high[-BARGE_WINDOWS:])
-            if recent_p >= BARGE_PROBABILITY and recent_h >= BARGE_HIGH_BAND:
-                self._barge(push, f"words over the reply (speech {recent_p:.2f}, energy above 1 kHz {recent_h:.2f})")
-                return
-        if len(speech) * 1000.0 * 512 / SAMPLE_RATE > self.settings.turn.backchannel_max_ms:
-            self._barge(push, f"the person went on past a backchannel's {self.settings.turn.backchannel_max_ms} ms")
+        s = self.settings.turn
+        if self.mood().kind == "agitated" or s.backchannel_max_ms == 0:
+            self._barge(push, "the person spoke over the reply (agitated: no waiting to see if it is a backchannel)")
+            return
+        if not b.paused:
+            b.paused = True
+            push(VoicePaused(NO_TURN, True, "the person started to speak over the reply"))
+        if b.speech * 1000.0 * WINDOW / SAMPLE_RATE > s.backchannel_max_ms:
+            self._barge(push, f"the person went on past a backchannel's {s.backchannel_max_ms} ms")
+
+    def _judge_burst(self, ev: SpeechPaused, push: Push) -> None:
+        """A burst over the reply went quiet: a backchannel lets the reply go on, words cut it."""
+        words = self._utt.words
+        if words is None:  # no recogniser: its shortness is all we know
+            self._burst_over(push, "a short sound over the reply")
+            return
+        if not words.done():
+            if ev.silence_s * 1000.0 >= WORDS_PATIENCE_MS:
+                self._burst_over(push, "a short sound over the reply (its words were late)")
+            return
+        try:
+            text = getattr(words.result(), "text", "") or ""
+        except Exception:
+            text = ""
+        if is_backchannel(text):
+            self._burst_over(push, f"a backchannel ({text.strip() or 'no words'})")
+        else:
+            self._barge(push, f"a short interruption: {text.strip()!r}")
 
     def _barge(self, push: Push, why: str) -> None:
         if self._burst is not None:
@@ -334,6 +361,8 @@ class TurnTaking(Stage):
             return
         self.ignored_bursts += 1
         log.info("the reply goes on: %s", what)
+        if b.paused:
+            push(VoicePaused(NO_TURN, False, what))
         self._ignoring = b.onset_s  # the rest of this utterance (its pause and end) is no turn
         self._close_utterance()
         self._utt = _Utterance()
