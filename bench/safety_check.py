@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -24,14 +25,15 @@ REPLIES = [
 ]
 
 
-def _turn_cost(check, transcript: str, reply: str) -> float:
-    t0 = time.perf_counter()
+def _turn_cost(check, transcript: str, reply: str) -> tuple[float, float]:
+    """(wall ms, CPU ms of this process) for one turn's checks; on a shared machine the CPU time is the cost."""
+    t0, c0 = time.perf_counter(), time.process_time()
     check.check_transcript(transcript)
     text = ""
     for word in reply.split(" "):
         text += word + " "
         check.check_reply(text)
-    return (time.perf_counter() - t0) * 1000
+    return (time.perf_counter() - t0) * 1000, (time.process_time() - c0) * 1000
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,15 +62,18 @@ def main(argv: list[str] | None = None) -> int:
         f_fired = [detector.check(r.text).triggered for r in fresh]
         f_pos = [f for f, r in zip(f_fired, fresh, strict=True) if r.label]
         f_neg = [f for f, r in zip(f_fired, fresh, strict=True) if not r.label]
-        costs = []
+        costs, cpu = [], []
         for rep in range(args.repeat):
             for i, r in enumerate(held):
                 check = SafetyCheck(detector=CrisisDetector(clf))  # a fresh cache: every turn pays in full
-                costs.append(_turn_cost(check, r.text, REPLIES[(i + rep) % len(REPLIES)]))
+                wall, used = _turn_cost(check, r.text, REPLIES[(i + rep) % len(REPLIES)])
+                costs.append(wall)
+                cpu.append(used)
         costs.sort()
         rows.append({"detector": name, "recall": sum(pos) / len(pos), "fpr": sum(neg) / len(neg),
                      "fresh_recall": sum(f_pos) / len(f_pos), "fresh_fpr": sum(f_neg) / len(f_neg),
                      "turn_ms_median": statistics.median(costs), "turn_ms_p90": costs[int(0.9 * (len(costs) - 1))],
+                     "turn_cpu_ms_median": statistics.median(cpu), "turn_cpu_ms_p90": sorted(cpu)[int(0.9 * (len(cpu) - 1))],
                      "turns": len(costs)})
     base = rows[0]["turn_ms_median"]
     if args.json:
@@ -77,10 +82,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"held-out phrasings: {len(held)} ({sum(r.label for r in held)} must fire); fresh set: {len(fresh)} "
           f"({sum(r.label for r in fresh)} must fire); classifier load {load_ms:.0f} ms")
     print(f"{'detector':<24} {'recall':>7} {'FPR':>6} {'fresh rec':>9} {'fresh FPR':>9} {'ms/turn median':>15} "
-          f"{'p90':>7} {'x patterns':>11}")
+          f"{'p90':>7} {'CPU ms/turn':>12} {'CPU p90':>8} {'x patterns':>11}")
     for r in rows:
         print(f"{r['detector']:<24} {r['recall']:>7.3f} {r['fpr']:>6.3f} {r['fresh_recall']:>9.3f} {r['fresh_fpr']:>9.3f} "
-              f"{r['turn_ms_median']:>15.2f} {r['turn_ms_p90']:>7.2f} {r['turn_ms_median'] / base:>10.2f}x")
+              f"{r['turn_ms_median']:>15.2f} {r['turn_ms_p90']:>7.2f} {r['turn_cpu_ms_median']:>12.2f} {r['turn_cpu_ms_p90']:>8.2f} "
+              f"{r['turn_ms_median'] / base:>10.2f}x")
+    print(f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     return 0
 
 

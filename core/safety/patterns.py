@@ -197,6 +197,10 @@ def _compile(items: list[tuple[str, str]]) -> list[tuple[str, str, re.Pattern]]:
 
 _COMPILED = _compile(_PATTERNS)
 _COMPILED_REPLY = _compile(_PATTERNS + _REPLY_ONLY)
+# One pass of every pattern at once: most sentences hold none, and then the ~90 separate
+# searches (and their context checks) are skipped; a reply is re-read at every token.
+_ANY = re.compile("|".join(f"(?:{p})" for _, p in _PATTERNS))
+_ANY_REPLY = re.compile("|".join(f"(?:{p})" for _, p in _PATTERNS + _REPLY_ONLY))
 _SPLIT = re.compile(r"[.!?;:\n]+|,\s*(?:but|and|so)?\s*|\s+but\s+|\s+though\s+")
 
 
@@ -249,6 +253,8 @@ def scan(text: str | None, reply: bool = False) -> tuple[list[PatternHit], list[
     if not text:
         return [], []
     norm = normalise(text)
+    if not (_ANY_REPLY if reply else _ANY).search(norm):
+        return [], []
     quotes = _quoted_spans(norm)
     hits, cancelled = [], []
     for category, rule, pattern in (_COMPILED_REPLY if reply else _COMPILED):
