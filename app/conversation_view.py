@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QPushButton,
     QScrollArea,
     QSizePolicy,
@@ -24,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from app.theme import EMOTION_COLORS, bubble_colors
 from core.emotion.eips import STEPS
+from core.emotion.labels import EMOTIONS
 
 # The cues worth a glance, in reading order; every cue core measured is in the chip's tooltip.
 CUE_NAMES = {
@@ -50,26 +53,55 @@ def describe_cues(cues: dict[str, float], every: bool = False) -> str:
 
 
 class EmotionChip(QLabel):
-    """A rounded coloured label: "sad · medium · 71%" with the cues as tooltip and accessible text."""
+    """A rounded coloured label: "sad · medium · 71%" with the cues as tooltip and accessible text.
+
+    A click on it (or Enter/Space when focused) asks to correct what was heard; once corrected it
+    reads "happy (you) · heard sad" in the corrected emotion's colour."""
+
+    clicked = Signal()
 
     def __init__(self, label: str, intensity: str | None, confidence: float | None,
                  cues: dict[str, float] | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("emotionChip")
-        self.label, self.intensity, self.cues = label, intensity, dict(cues or {})
-        parts = [label]
-        if intensity:
-            parts.append(intensity)
-        if confidence is not None:
-            parts.append(f"{confidence:.0%}")
-        self.setText(" · ".join(parts))
-        color = EMOTION_COLORS.get(label, EMOTION_COLORS["neutral"])
+        self.label, self.intensity, self.confidence, self.cues = label, intensity, confidence, dict(cues or {})
+        self.corrected: str | None = None
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
+        self._render()
+
+    def set_corrected(self, label: str | None) -> None:
+        self.corrected = label if label != self.label else None
+        self._render()
+
+    def _render(self) -> None:
+        parts = [self.label]
+        if self.intensity:
+            parts.append(self.intensity)
+        if self.confidence is not None:
+            parts.append(f"{self.confidence:.0%}")
+        shown = self.corrected or self.label
+        text = " · ".join(parts) if self.corrected is None else f"{self.corrected} (you) · heard {self.label}"
+        self.setText(text)
+        color = EMOTION_COLORS.get(shown, EMOTION_COLORS["neutral"])
         self.setStyleSheet(f"QLabel#emotionChip {{ background:{color}; color:white; border-radius:9px;"
                            " padding:2px 8px; font-weight:600; }")
         cue_text = describe_cues(self.cues)
-        self.setToolTip(f"Heard: {describe_cues(self.cues, every=True)}" if self.cues else "No acoustic cues")
-        self.setAccessibleName(f"Perceived emotion {self.text()}. {cue_text}")
-        self.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
+        heard = f"Heard: {describe_cues(self.cues, every=True)}" if self.cues else "No acoustic cues"
+        self.setToolTip(f"{heard}\nClick to correct what was heard.")
+        self.setAccessibleName(f"Perceived emotion {text}. {cue_text}. Press to correct it.")
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.clicked.emit()
+        super().mousePressEvent(event)
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space):
+            self.clicked.emit()
+            return
+        super().keyPressEvent(event)
 
 
 class _Bubble(QFrame):
@@ -85,10 +117,19 @@ class _Bubble(QFrame):
 
 
 class UserTurnWidget(_Bubble):
-    """What the person said (transcript or typed text) and how they sounded."""
+    """What the person said (transcript or typed text) and how they sounded.
+
+    `correction_requested(label)`: the person picked another emotion from the chip's menu; the
+    window stores it (the session record keeps what was heard and the correction side by side)."""
+
+    correction_requested = Signal(str)
 
     def __init__(self, text: str, dark: bool, parent: QWidget | None = None) -> None:
         super().__init__("user", dark, parent)
+        self.turn_id: int | None = None  # the stored turn, once the session record has it
+        self.pending_correction: str | None = None  # picked before the turn was stored
+        self.menu: QMenu | None = None
+        self.mismatch_label: QLabel | None = None
         self.text_label = QLabel(text or "…")
         self.text_label.setWordWrap(True)
         self.text_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -107,6 +148,7 @@ class UserTurnWidget(_Bubble):
         if self.chip is not None:
             self.chip.deleteLater()
         self.chip = EmotionChip(label, intensity, confidence, cues)
+        self.chip.clicked.connect(self.open_correction_menu)
         self.chip_row.addWidget(self.chip)
         cue_text = describe_cues(cues)
         if cue_text:
@@ -117,6 +159,38 @@ class UserTurnWidget(_Bubble):
             self.chip_row.addWidget(self.cue_label, 1)
         else:
             self.chip_row.addStretch(1)
+
+    def open_correction_menu(self) -> QMenu:
+        """The seven emotions, the heard one checked: picking one emits correction_requested."""
+        self.menu = QMenu(self)
+        self.menu.setObjectName("correctionMenu")
+        self.menu.addSection("What did you feel?")
+        group = QActionGroup(self.menu)
+        current = self.chip.corrected or self.chip.label if self.chip else None
+        for e in EMOTIONS:
+            action = QAction(e, self.menu, checkable=True, checked=e == current)
+            action.triggered.connect(lambda _=False, e=e: self.correction_requested.emit(e))
+            group.addAction(action)
+            self.menu.addAction(action)
+        if self.chip is not None:
+            self.menu.popup(self.chip.mapToGlobal(self.chip.rect().bottomLeft()))
+        return self.menu
+
+    def set_correction(self, label: str | None) -> None:
+        if self.chip is not None:
+            self.chip.set_corrected(label)
+
+    def set_mismatch(self, note: str | None) -> None:
+        """Mark a turn whose words and voice disagree (core.emotion.words_vs_voice)."""
+        if not note:
+            return
+        if self.mismatch_label is None:
+            self.mismatch_label = QLabel("words ≠ voice")
+            self.mismatch_label.setObjectName("wordsVsVoice")
+            self.mismatch_label.setStyleSheet("color: palette(placeholder-text); font-style: italic;")
+            self.body.addWidget(self.mismatch_label)
+        self.mismatch_label.setToolTip(note.capitalize() + ".")
+        self.mismatch_label.setAccessibleName(f"Words and voice disagree: {note}")
 
 
 class ReplyTurnWidget(_Bubble):

@@ -59,6 +59,12 @@ def session_markdown(info: SessionInfo, turns: list[TurnRecord]) -> str:
             out.append(f"**Perceived emotion:** {t.label} ({t.intensity or 'unknown'}{conf})"
                        + (f"; cues: {cues}" if cues else ""))
             out.append("")
+        if t.corrected_label:
+            out.append(f"**Corrected by the person:** {t.corrected_label} (heard {t.label or 'nothing'})")
+            out.append("")
+        if t.words_vs_voice:
+            out.append(f"**Words vs voice:** {t.words_vs_voice}")
+            out.append("")
         out.append(f"**Reply:** {_one_line(t.reply) or '(none)'}")
         out.append("")
         if t.eips:

@@ -254,6 +254,8 @@ class MainWindow(SessionActions, QMainWindow):
         if not self._live():
             self.show_session(self.session_id)
         self._user_widgets[turn] = self.conversation.add_user(text or "…")
+        self._user_widgets[turn].correction_requested.connect(
+            lambda label, w=self._user_widgets[turn]: self.correct_emotion(w, label))
         self._reply_widgets[turn] = self.conversation.add_reply()
         self._reply_widgets[turn].set_status("thinking…")
 
@@ -289,6 +291,12 @@ class MainWindow(SessionActions, QMainWindow):
             self._reply_widgets[turn].set_status("interrupted" if reason == "barge-in" else "stopped")
 
     def _on_turn_complete(self, turn: int, record: TurnRecord, turn_id: int) -> None:
+        user = self._user_widgets.get(turn)
+        if user is not None:
+            user.turn_id = turn_id if turn_id >= 0 else None
+            user.set_mismatch(record.words_vs_voice)
+            if user.pending_correction:  # picked while the turn was still running
+                self.correct_emotion(user, user.pending_correction)
         reply = self._reply_widgets.get(turn)
         if reply is not None:
             reply.set_reply(record.reply)

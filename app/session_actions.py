@@ -72,8 +72,12 @@ class SessionActions:
         self._reply_widgets.clear()
         for t in turns:
             user = self.conversation.add_user(t.said or "(no transcript)")
+            user.turn_id = t.id
             if t.label:
                 user.set_emotion(t.label, t.intensity, t.confidence, t.cues)
+                user.set_correction(t.corrected_label)
+            user.set_mismatch(t.words_vs_voice)
+            user.correction_requested.connect(lambda label, w=user: self.correct_emotion(w, label))
             reply = self.conversation.add_reply()
             reply.set_reply(t.reply)
             reply.turn_id = t.id
@@ -162,6 +166,21 @@ class SessionActions:
         note, ok = QInputDialog.getMultiLineText(self, "Note on this turn", "Note:", current)
         if ok:
             self.set_turn_note(reply, note)
+
+    def correct_emotion(self, user, label: str) -> None:
+        """The person says they felt `label`: kept in the session record (and its export) beside what was heard."""
+        user.set_correction(label)
+        if user.turn_id is None:
+            user.pending_correction = label  # stored when the turn completes
+            return
+        user.pending_correction = None
+        if self.store is not None:
+            try:
+                self.store.set_turn_correction(user.turn_id, label)
+            except (SessionStoreError, KeyError, ValueError) as exc:
+                self.show_error(f"The correction was not saved: {exc}")
+                return
+        self._refresh_therapist()
 
     def set_turn_note(self, reply: ReplyTurnWidget, note: str) -> None:
         try:

@@ -140,7 +140,12 @@ class TurnRecorder:
             dict(t.reasoning) if len(t.reasoning) == 4 else None)
         # the engine's own measurements win over the pipeline's marks of the same name
         timings = {**t.marks, **(done.timings_ms if done is not None else {}), "endpoint_ms": round(t.endpoint_ms, 1)}
+        from core.emotion.words_vs_voice import detect
+
+        said = t.text or (p.transcript if p is not None else None)
+        mismatch = detect(said, p.label, p.confidence) if p is not None else None
         record = TurnRecord(
+            words_vs_voice=mismatch.note if mismatch else None,
             user_text=t.text,
             transcript=p.transcript if p is not None and t.text is None else None,
             label=p.label if p else None,

@@ -31,6 +31,7 @@ from core.engines.generation import CONTINUE_TOKENS, generate_reply
 from core.engines.options import EngineOptions
 from core.engines.options import EngineOptions
 from core.engines.turn_stream import LEAD, TurnStream, ms_since
+from core.emotion.words_vs_voice import detect
 from core.engines.events import Done, Error, Event, Perceived, ReplyDelta
 
 LLM_LABEL_WEIGHT = 0.6
@@ -138,6 +139,9 @@ class CascadeEngine:
             return
 
         hint = self.cue_model.describe(cues, estimate) if cues is not None else None
+        mismatch = detect(user_text, estimate.label, estimate.confidence) if estimate is not None else None
+        if mismatch is not None:  # words against voice: the reply may gently name it
+            hint = f"{hint}; {mismatch.hint}" if hint else mismatch.hint
         prompt, stops = self._prompt(history, user_text, hint)
         stream = TurnStream(lambda label, intensity: self._perceived(label, intensity, estimate, cues, user_text), t0, timings)
         yield from stream.feed(LEAD)  # pre-filled: the model starts inside the format

@@ -84,6 +84,8 @@ class TurnRecord:
     turn_taking: dict | None = None  # the end-of-turn decision: silence, wait, p(complete), mood, reasons
     created_at: float = field(default_factory=time.time)
     note: str | None = None
+    words_vs_voice: str | None = None  # "words sound positive, voice sounds sad" (core.emotion.words_vs_voice)
+    corrected_label: str | None = None  # what the person says they felt, when they corrected the chip
     id: int | None = None
 
     @property
@@ -293,6 +295,20 @@ class SessionStore:
                 raise KeyError(f"no turn with id {turn_id}")
             data = self._cipher.open(row[0])
             data["note"] = note or None
+            self._db.execute("UPDATE turns SET payload = ? WHERE id = ?", (self._cipher.seal(data), turn_id))
+
+    def set_turn_correction(self, turn_id: int, label: str | None) -> None:
+        """Keep the person's correction of the perceived emotion beside what was heard (None clears it)."""
+        if label is not None:
+            from core.emotion.labels import check_label
+
+            check_label(label)
+        with self._lock, self._tx():
+            row = self._db.execute("SELECT payload FROM turns WHERE id = ?", (turn_id,)).fetchone()
+            if row is None:
+                raise KeyError(f"no turn with id {turn_id}")
+            data = self._cipher.open(row[0])
+            data["corrected_label"] = label
             self._db.execute("UPDATE turns SET payload = ? WHERE id = ?", (self._cipher.seal(data), turn_id))
 
     def delete_session(self, session_id: int) -> None:
