@@ -136,10 +136,6 @@ class ConversationBridge(QObject):
     def loading(self) -> bool:
         return self._loader is not None and self._loader.running
 
-    def wait_ready(self, timeout: float = 60.0) -> bool:
-        """Block until loading has finished (tests and the screenshot command)."""
-        return self._loader is None or self._loader.wait(timeout)
-
     def _load(self, settings: Settings) -> Any:
         """Worker thread: build engine, voice, sink and pipeline; open the audio input."""
         from core.conversation.orchestrator import ConversationPipeline

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 from core.settings import Settings, SettingsError, default_settings_path, load_settings
 
@@ -102,7 +101,3 @@ def _run_app(argv: list[str]) -> int:
     if store is not None:
         store.close()
     return code
-
-
-def settings_file() -> Path:
-    return default_settings_path()

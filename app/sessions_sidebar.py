@@ -59,10 +59,6 @@ class SessionsSidebar(QWidget):
         self._suppress = False
         self.refresh()
 
-    def set_store(self, store: SessionStore | None) -> None:
-        self.store = store
-        self.refresh()
-
     def refresh(self) -> None:
         current = self.current_id()
         self._suppress = True

@@ -28,8 +28,21 @@ class _Paced:
         self.speed = speed
         self.fed = 0  # samples handed out so far
         self.last_frame_at: float | None = None
+        self.handed_out: list[tuple[int, float]] | None = None  # (fed, perf_counter) per frame, after keep_times()
         self._closed = threading.Event()
         self._t0: float | None = None
+
+    def keep_times(self) -> None:
+        """Remember when each frame is handed out, so that `time_of` can answer (benchmarks)."""
+        self.handed_out = []
+
+    def time_of(self, sample: int) -> float | None:
+        """perf_counter() when the frame holding stream sample `sample` was handed out, or None
+        if it has not been yet (or keep_times() was not called)."""
+        for fed, t in self.handed_out or []:
+            if fed > sample:
+                return t
+        return None
 
     def close(self) -> None:
         self._closed.set()
@@ -51,6 +64,8 @@ class _Paced:
     def _hand_out(self, frame: np.ndarray) -> np.ndarray:
         self.fed += len(frame)
         self.last_frame_at = time.perf_counter()
+        if self.handed_out is not None:
+            self.handed_out.append((self.fed, self.last_frame_at))
         return frame
 
 

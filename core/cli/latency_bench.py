@@ -41,25 +41,6 @@ from core.speech.vad import WINDOW, SileroVad
 STAGES = ("endpoint", "asr", "first_token", "first_sentence", "tts_first_chunk", "first_audio")
 
 
-class _TimedSource(QueueSource):
-    """A QueueSource that remembers when each sample position was handed out."""
-
-    def __init__(self, *a, **kw) -> None:
-        super().__init__(*a, **kw)
-        self.log: list[tuple[int, float]] = []  # (samples fed after this frame, perf_counter)
-
-    def _hand_out(self, frame):
-        out = super()._hand_out(frame)
-        self.log.append((self.fed, self.last_frame_at))
-        return out
-
-    def time_of(self, sample: int) -> float | None:
-        for fed, t in self.log:
-            if fed > sample:
-                return t
-        return None
-
-
 @dataclass
 class TurnLatency:
     sample: str
@@ -110,7 +91,8 @@ def run_mode(settings: Settings, engine, speaker, clips: list[tuple[str, np.ndar
         settings.vad.early_start_ms = 0
         settings.asr.prefetch = False  # nothing starts before the endpoint decision
         settings.turn.smart_end = False  # the classic endpoint: a fixed silence
-    source = _TimedSource(settings.audio.frame_ms, speed=1.0)
+    source = QueueSource(settings.audio.frame_ms, speed=1.0)
+    source.keep_times()  # when each sample was fed: the start of every latency
     sink = ArraySink(realtime=False)  # only the first sample's time matters; no need to wait for playback
     submitted: dict[int, float] = {}
     decided: dict[int, float] = {}

@@ -17,6 +17,7 @@ import numpy as np
 from core.conversation.stage_framework import Frame
 from core.engines.events import Event
 from core.speech.tts import Prosody
+from core.store.session_store import TurnRecord
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,7 @@ class Interrupted(Frame):
 
 @dataclass(frozen=True)
 class TurnComplete(Frame):
-    """The turn's record, as stored (`record` is a core.store.session_store.TurnRecord)."""
+    """The turn's record, as stored."""
 
-    record: object
+    record: TurnRecord
     turn_id: int | None = None  # row id in the session store, when one is attached

@@ -47,11 +47,6 @@ class Transcript:
     language: str | None = None
     duration_s: float = 0.0
 
-    @property
-    def speech_span_s(self) -> float:
-        """Seconds from the first word's start to the last word's end (0 when no words)."""
-        return self.words[-1].end - self.words[0].start if self.words else 0.0
-
 
 class ASRError(RuntimeError):
     """The recogniser could not be loaded or run; the message says how to fix it."""

@@ -112,3 +112,18 @@ def test_wav_file_sink_writes_one_file_per_turn(tmp_path):
     assert sf.info(paths[1]).frames == 500
     single = save_wav(tmp_path / "deep" / "x.wav", np.zeros(10), 16000)
     assert single.exists()
+
+
+def test_a_source_can_say_when_each_sample_was_handed_out():
+    src = QueueSource(frame_ms=32, speed=0)  # 512 samples per frame, no pacing
+    assert src.time_of(0) is None  # not asked to keep times
+    src.keep_times()
+    stream = src.frames()
+    next(stream)
+    first = src.last_frame_at
+    next(stream)
+    second = src.last_frame_at
+    src.close()
+    assert src.time_of(0) == first and src.time_of(511) == first
+    assert src.time_of(512) == second and second >= first
+    assert src.time_of(1024) is None  # not handed out yet

@@ -135,11 +135,3 @@ def write_lora_gguf(
     writer.write_tensors_to_file()
     writer.close()
     return path
-
-
-def peft_lora_state(model) -> tuple[dict[str, object], float, int, bool]:
-    """(state dict, alpha, rank, use_rslora) of the default adapter of a peft model."""
-    from peft import get_peft_model_state_dict
-
-    cfg = model.peft_config["default"]
-    return get_peft_model_state_dict(model), float(cfg.lora_alpha), int(cfg.r), bool(getattr(cfg, "use_rslora", False))
