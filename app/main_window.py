@@ -320,8 +320,15 @@ class MainWindow(SessionActions, QMainWindow):
         dialog = SettingsDialog(self.settings, self.settings_path, lambda: installed_models(self.settings),
                                 parent=self, engine_options=engine.options if engine is not None else None)
         dialog.saved.connect(self.apply_settings)
+        dialog.voice_forgotten.connect(self.forget_voice)
         dialog.open()
         return dialog
+
+    def forget_voice(self) -> None:
+        ear = getattr(self.bridge.engine, "ear", None)  # test engines have no ear
+        if ear is not None:
+            ear.reset()
+        self.show_notice("Your voice statistics were deleted; the companion starts learning your voice afresh.")
 
     def apply_settings(self, settings: Settings) -> None:
         old = self.settings
@@ -337,6 +344,10 @@ class MainWindow(SessionActions, QMainWindow):
             self.bridge.restart(settings)
         else:
             self.bridge.settings = settings
+            if old.ear != settings.ear and self.bridge.engine is not None and hasattr(self.bridge.engine, "ear"):
+                from core.engines.factory import attach_ear
+
+                attach_ear(self.bridge.engine, settings)  # the ear is a small file: no model reload
             self.show_notice("Settings saved.")
 
     def open_models(self):

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QSpinBox,
@@ -99,6 +100,7 @@ class SettingsDialog(QDialog):
     """Tabs: Audio, Model, Voice, Listening, Persona, Data & appearance."""
 
     saved = Signal(object)  # the new Settings
+    voice_forgotten = Signal()  # the voice baseline was deleted: the running ear should start afresh
 
     def __init__(self, settings: Settings, settings_path: Path | None = None,
                  installed_models: InstalledModels | None = None, parent: QWidget | None = None,
@@ -276,7 +278,31 @@ class SettingsDialog(QDialog):
         self.silence_spin.setSuffix(" ms")
         self.silence_spin.setValue(s.vad.min_silence_ms)
         form.addRow("End-of-turn silence:", self.silence_spin)
+        # the ear (core.ear): how the voice's emotion is heard, against the person's own voice
+        self.adapt_check = QCheckBox("Hear me against my own voice (learns how I usually sound)")
+        self.adapt_check.setChecked(s.ear.adapt_to_speaker)
+        self.adapt_check.setToolTip("The same pitch is calm for one voice and tense for another: the companion keeps "
+                                    "statistics of your voice over the turns (never audio) and reads each turn against them")
+        form.addRow(self.adapt_check)
+        self.remember_check = QCheckBox("Remember my voice between sessions")
+        self.remember_check.setChecked(s.ear.remember_voice)
+        form.addRow(self.remember_check)
+        self.forget_button = QPushButton("Forget my voice")
+        self.forget_button.setToolTip(f"Deletes the voice statistics kept in {s.voice_profile_path()}")
+        self.forget_button.clicked.connect(self.forget_voice)
+        form.addRow(self.forget_button)
         return w
+
+    def forget_voice(self) -> None:
+        """Delete the voice baseline from the profile now (not only on Save) and tell the live ear."""
+        try:
+            self.original.voice_profile_path().unlink(missing_ok=True)
+        except OSError as exc:
+            QMessageBox.warning(self, "Forget my voice", f"Could not delete {self.original.voice_profile_path()}: {exc}")
+            return
+        self.voice_forgotten.emit()
+        self.forget_button.setText("Voice forgotten")
+        self.forget_button.setEnabled(False)
 
     def _persona_tab(self, s: Settings) -> QWidget:
         w = QWidget()
@@ -331,6 +357,7 @@ class SettingsDialog(QDialog):
         data["tts"].update(voice_path=self._path_or_none(self.voice_edit), speaking_rate=round(self.rate_spin.value(), 2))
         data["vad"].update(threshold=round(self.vad_spin.value(), 2), min_silence_ms=self.silence_spin.value())
         data["safety"].update(region=self.region_combo.currentData())
+        data["ear"].update(adapt_to_speaker=self.adapt_check.isChecked(), remember_voice=self.remember_check.isChecked())
         data.update(data_dir=self._path_or_none(self.data_edit), theme=self.theme_combo.currentData(),
                     font_scale=round(self.font_spin.value(), 2))
         try:

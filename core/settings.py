@@ -117,6 +117,17 @@ class AsrSettings(_Section):
     )
 
 
+class EarSettings(_Section):
+    """How the voice's emotion is heard (core.ear): the head and the speaker's baseline."""
+
+    enabled: bool = Field(True, description="read the emotion with the calibrated ear (off: the model's own guess)")
+    head_path: Path | None = Field(None, description="emotion-head.gguf; None = the embedded one")
+    adapt_to_speaker: bool = Field(
+        True, description="hear each turn against the statistics of your own voice so far (never audio)")
+    remember_voice: bool = Field(
+        True, description="keep those statistics in your profile between sessions (Settings can reset them)")
+
+
 class TtsSettings(_Section):
     voice_path: Path | None = Field(None, description="Piper .onnx voice; None = bundled en_US joe")
     speaking_rate: float = Field(1.0, ge=0.5, le=2.0, description="1.0 = the voice's own pace")
@@ -133,6 +144,7 @@ class Settings(_Section):
     turn: TurnSettings = TurnSettings()
     engine: EngineSettings = EngineSettings()
     asr: AsrSettings = AsrSettings()
+    ear: EarSettings = EarSettings()
     tts: TtsSettings = TtsSettings()
     safety: SafetySettings = SafetySettings()
     data_dir: Path | None = Field(None, description="sessions and downloaded models; None = platform data dir")
@@ -142,6 +154,9 @@ class Settings(_Section):
 
     def resolved_data_dir(self) -> Path:
         return self.data_dir or Path(platformdirs.user_data_dir(APP_NAME))
+
+    def voice_profile_path(self) -> Path:
+        return self.resolved_data_dir() / "profile" / "voice-baseline.json"
 
     def resolved_cache_dir(self) -> Path:
         return self.cache_dir or Path(platformdirs.user_cache_dir(APP_NAME))

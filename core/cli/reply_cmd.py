@@ -1,4 +1,4 @@
-"""`cogaudio reply IN.wav [IN2.wav ...] [--out OUT.wav] [--engine ...] [--json]`: answer recorded turns.
+"""`cogaudio reply IN.wav [IN2.wav ...] [--out OUT.wav] [--engine ...] [--session] [--json]`: answer recorded turns.
 
 Each input is one spoken turn, answered independently (no shared history) by the same
 loaded models, through the same streaming pipeline the live conversation uses (engine ->
@@ -8,6 +8,10 @@ JSON object per input is printed per line, in input order:
   {"input", "transcript", "emotion": {"label", "intensity", "confidence"}, "cues",
    "eips": {"emotion", "intent", "psychology", "strategy"} | null, "reply", "engine", "model",
    "safety_triggered", "out", "timings_ms", "error"}
+
+`--session` treats the inputs as successive turns of one speaker: the ear (core.ear) hears each
+against the statistics of that voice's earlier inputs; without it every input is heard alone.
+The replies answer each input on its own either way.
 
 `--out OUT.wav` writes the spoken reply; with several inputs the files are OUT-1.wav,
 OUT-2.wav ... numbered by input position. A bad input (missing, unreadable, empty, not
@@ -45,6 +49,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--json", action="store_true", help="one JSON object per input per line")
     p.add_argument("--reasoning", action="store_true",
                    help="ask for the four EIPS steps before the reply (the `eips` field; slower)")
+    p.add_argument("--session", action="store_true",
+                   help="the inputs are successive turns of one speaker: each is heard against that voice's "
+                        "baseline so far (without it, each input is heard alone, as a first turn)")
     add_common_args(p)
     p.set_defaults(func=run)
 
@@ -93,6 +100,10 @@ def _run(args) -> int:
     if all(a is None for a in audios):
         return code
     runtime = load_runtime(settings, args.engine, PROG)
+    ear = runtime.engine.ear
+    if ear is not None:
+        ear.profile = None  # recordings are not the user's own voice: their baseline stays out of the profile
+        ear.new_session()
     sink = ArraySink(realtime=False)
     outs = out_paths(args.out, len(args.inputs))
     try:
@@ -101,6 +112,8 @@ def _run(args) -> int:
                 if audio is None:
                     continue
                 pipeline.conversation.clear()  # each input is answered on its own
+                if ear is not None and not args.session:
+                    ear.new_session()  # ... and heard on its own
                 t0 = time.perf_counter()
                 turn = pipeline.submit_audio(audio)
                 if not pipeline.wait(turn, timeout=600):

@@ -27,30 +27,36 @@ from __future__ import annotations
 
 import codecs
 import ctypes
+import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from concurrent.futures import Future
 from pathlib import Path
 
 import numpy as np
 
-from core.speech.asr import SpeechRecognizer
-from core.speech.cues import measure_cues
-from core.emotion.eips import system_prompt
+from core.ear.ear import Hearing
+from core.ear.listener import EarListener
+from core.ear.projector import FrameProjector
+from core.emotion.eips import emotion_tag, system_prompt
+from core.emotion.labels import EMOTIONS
 from core.engines.base import SAMPLE_RATE, HistoryTurn, fit_history
+from core.engines.events import Error, Event, Perceived
 from core.engines.generation import CONTINUE_TOKENS, generate_reply
+from core.engines.llm_runtime import ThreadSprint, batch_threads, default_threads, gpu_layers
+from core.engines.mtmd_eval import chunk_text_tokens, decode_embeddings, eval_chunks
 from core.engines.native_handles import NativeHandles, quiet_native_logs
 from core.engines.options import EngineOptions
 from core.engines.side_listener import SideListener
-from core.engines.llm_runtime import ThreadSprint, batch_threads, default_threads, gpu_layers
-from core.engines.mtmd_eval import chunk_text_tokens, eval_chunks
 from core.engines.turn_stream import LEAD, NUDGE, RESPONSE_HEAD, TurnStream, ms_since
-from core.engines.events import Error, Event, Perceived
-from core.emotion.labels import EMOTIONS
 from core.models.audio_tokens import n_audio_tokens, speech_tokens, tokens_per_chunk
 from core.models.manifest import ModelAssetError, check_adapter, check_llm, check_projector
 from core.models.manifest import audio_tail_tokens as audio_tail_tokens_of
+from core.speech.asr import SpeechRecognizer
+
+log = logging.getLogger(__name__)
 
 FALLBACK_LABEL_CONFIDENCE = 0.6
 
@@ -94,6 +100,11 @@ class AudioLLMEngine:
         self.model = " + ".join(p.name for p in (self.llm_path, self.mmproj_path, self.lora_path) if p)
         self.notice: str | None = None
         self.asr = asr  # optional: the transcript is for the record and the safety check, not for perceiving
+        self.ear: EarListener | None = None  # the calibrated ear (core.ear), given by the factory
+        # a projector trained on the transcript's encoder frames runs here on that one pass, not
+        # in mtmd over a padded 30 s window (core.ear.projector)
+        frames = FrameProjector.from_mmproj(self.mmproj_path)
+        self._frames = frames if frames is not None and asr is not None and frames.encoder == asr.encoder_name else None
         self.last_prompt_positions = 0
         self.last_prefix_evaluated = 0  # tokens of the shared first chunk evaluated last turn (KV reuse)
         self._prefix: list[int] = []  # tokens of the first text chunk now held in the context
@@ -168,10 +179,9 @@ class AudioLLMEngine:
         except Exception as exc:
             yield Error(f"the audio model failed: {type(exc).__name__}: {exc}", stage="engine")
 
-    def prefetch(self, audio: np.ndarray) -> None:
+    def prefetch(self, audio: np.ndarray) -> Future | None:
         """The user may have finished: start the side transcript now (core.speech.asr_prefetch)."""
-        if self.asr is not None:
-            self.asr.prefetch(audio)
+        return self.asr.prefetch(audio) if self.asr is not None else None
 
     def close(self) -> None:
         if self.asr is not None:
@@ -199,10 +209,15 @@ class AudioLLMEngine:
         # mtmd pads audio to whole 30 s chunks, each giving a fixed number of embeddings
         audio_tokens = 0 if pcm is None else n_audio_tokens(pcm.size, self._stack)
         prompt = self._prompt(history, audio_tokens, text) + LEAD
+        # the ear first: its encoder pass is the one the transcript then reuses (core.speech.encoder_pass)
+        hearing = self._hear(pcm, timings) if pcm is not None else None
         side = SideListener(self.asr, pcm, timings) if pcm is not None and self.asr is not None else None
-        n_past = self._eval_prompt(prompt, pcm)
+        if pcm is not None and self._frames is not None:
+            n_past = self._eval_prompt_frames(prompt, self._frames(self.asr.encode(pcm).speech))
+        else:
+            n_past = self._eval_prompt(prompt, pcm)
         timings["audio_prefill_ms"] = ms_since(t0)
-        label_probs: dict[str, float] = {}
+        label_probs: dict[str, float] = dict(hearing.probabilities) if hearing is not None else {}
 
         def perceive(label: str | None, intensity: str | None) -> Perceived:
             transcript, cues = side.result() if side is not None else (text, {})
@@ -217,8 +232,22 @@ class AudioLLMEngine:
         sampler = self._sampler()
         pos = [n_past]  # positions held in the context, advanced by both callables below
 
+        tag_due = [hearing is not None]
+
         def pieces(budget: int) -> Iterator[str]:
             decoder = codecs.getincrementaldecoder("utf-8")("replace")
+            if tag_due[0]:
+                # the calibrated ear has heard the emotion: the Emotion line says what it heard
+                # (decoded in one batch, like "Response:"), and the model goes on from there
+                tag_due[0] = False
+                forced = f" {emotion_tag(hearing.label, hearing.intensity)}"
+                if not self.explicit:
+                    forced += "\n" + RESPONSE_HEAD
+                tokens = self._tokenize(forced)
+                for t in tokens:
+                    ll.llama_sampler_accept(sampler, t)
+                pos[0] = self._decode(tokens, pos[0])
+                yield forced
             for _ in range(budget):
                 if cancel.is_set() or pos[0] >= self._n_ctx - 1:
                     return
@@ -252,6 +281,20 @@ class AudioLLMEngine:
             ll.llama_sampler_free(sampler)
         timings["llm_ms"] = ms_since(t0) - timings["audio_prefill_ms"]
         yield from stream.finish(interrupted=cancel.is_set())
+
+    def _hear(self, pcm: np.ndarray, timings: dict[str, float]) -> Hearing | None:
+        """The ear's reading of the turn (core.ear), or None without an ear or when it fails
+        (the model's own Emotion line is then used)."""
+        if self.ear is None or self.asr is None:
+            return None
+        t0 = time.perf_counter()
+        try:
+            hearing = self.ear.hear(self.asr.encode(pcm))
+        except Exception as exc:  # the ear is an aid: its failure must not fail the turn
+            log.warning("the ear could not read this turn: %s: %s", type(exc).__name__, exc)
+            return None
+        timings["ear_ms"] = ms_since(t0)
+        return hearing
 
     def _prompt(self, history: list[HistoryTurn], audio_tokens: int, text: str | None) -> str:
         """The training prompt (system + user marker) with earlier turns as text, fitted to n_ctx."""
@@ -298,6 +341,22 @@ class AudioLLMEngine:
             return n_past
         finally:
             turn.close()
+
+    def _eval_prompt_frames(self, prompt: str, embeds: np.ndarray) -> int:
+        """The prompt with the projected encoder frames where the marker is (the tokens around it
+        as mtmd would cut them: the first part with the model's special tokens)."""
+        before, after = prompt.split(self.marker, 1)
+        if len(self._tokenize(prompt)) + embeds.shape[0] >= self._n_ctx - 16:
+            raise RuntimeError(f"the turn needs more than n_ctx={self._n_ctx} tokens; raise settings.engine.n_ctx")
+        n_past, _ = self._reuse_prefix(self._tokenize(before, add_special=True), logits=False)
+        embeds = np.ascontiguousarray(embeds, dtype=np.float32)
+        n_past = decode_embeddings(self._ll, self._ctx, embeds.ctypes.data, embeds.shape[0], self._n_embd, n_past,
+                                   self._n_batch, logits_last=not after)
+        tail = self._tokenize(after)
+        if tail:
+            n_past = self._decode(tail, n_past)
+        self.last_prompt_positions = n_past
+        return n_past
 
     def _reuse_prefix(self, tokens: list[int] | None, logits: bool = True) -> tuple[int, int]:
         """Keep the context's KV for the tokens this turn's first text chunk shares with the
@@ -355,11 +414,11 @@ class AudioLLMEngine:
             raise RuntimeError("llama_decode failed (context full?)")
         return n_past + len(tokens)
 
-    def _tokenize(self, text: str) -> list[int]:
+    def _tokenize(self, text: str, add_special: bool = False) -> list[int]:
         ll = self._ll
         raw = text.encode("utf-8")
         buf = (ll.llama_token * (len(raw) + 16))()
-        n = ll.llama_tokenize(self._vocab, raw, len(raw), buf, len(buf), False, True)
+        n = ll.llama_tokenize(self._vocab, raw, len(raw), buf, len(buf), add_special, True)
         return list(buf[: max(n, 0)])
 
     def _piece_bytes(self, token: int) -> bytes:

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import numpy as np
 
 from core.audio.pcm import SAMPLE_RATE  # every engine takes 16 kHz mono float32 PCM in [-1, 1]
 from core.engines.events import Event
 from core.engines.options import EngineOptions
+
+if TYPE_CHECKING:  # annotations only: importing them here would load faster-whisper for every engine user
+    from core.ear.listener import EarListener
+    from core.speech.asr import SpeechRecognizer
 
 __all__ = ["SAMPLE_RATE", "Engine", "HistoryTurn", "fit_history"]
 
@@ -49,6 +54,8 @@ class Engine(Protocol):
     model: str  # human-readable model identity (file names)
     notice: str | None  # one sentence for the user, e.g. why the cascade runs instead of the audio model
     options: EngineOptions  # what it runs with (the effective values, core.engines.options)
+    asr: SpeechRecognizer | None  # the transcript's recogniser (its encoder pass also feeds the ear)
+    ear: EarListener | None  # the calibrated ear (core.ear), attached by the factory; None: the model's own guess
 
     def respond(
         self,
@@ -62,10 +69,11 @@ class Engine(Protocol):
         the stream ends with Done(interrupted=True). Errors are yielded as Error, never raised."""
         ...
 
-    def prefetch(self, audio: np.ndarray) -> None:
+    def prefetch(self, audio: np.ndarray) -> Future | None:
         """The user may have just finished speaking `audio`: engines that transcribe start
         their recogniser now, so the transcript is ready sooner if the turn is then answered
-        with this audio; the others do nothing."""
+        with this audio; the others do nothing. The Future (of a Transcript) gives the words
+        so far to the end-of-turn decision (core.conversation.turn_taking); None without one."""
         ...
 
     def close(self) -> None: ...

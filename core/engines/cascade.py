@@ -16,23 +16,27 @@ Perceived label and confidence (uncalibrated, documented so nobody reads more in
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future
 
 import numpy as np
 
-from core.speech.asr import SpeechRecognizer, Transcript
-from core.speech.cues import Cues, EmotionEstimate, EmotionFromCues, measure_cues
-from core.emotion.eips import EIPS, render_target, system_prompt
+from core.ear.listener import EarListener
+from core.emotion.eips import EIPS, emotion_tag, render_target, system_prompt
 from core.engines.base import HistoryTurn, fit_history
-from core.engines.llm_runtime import TextLLM
-from core.engines.generation import CONTINUE_TOKENS, generate_reply
-from core.engines.options import EngineOptions
-from core.engines.options import EngineOptions
-from core.engines.turn_stream import LEAD, TurnStream, ms_since
 from core.emotion.words_vs_voice import detect
 from core.engines.events import Done, Error, Event, Perceived, ReplyDelta
+from core.engines.generation import CONTINUE_TOKENS, generate_reply
+from core.engines.llm_runtime import TextLLM
+from core.engines.options import EngineOptions
+from core.engines.turn_stream import LEAD, RESPONSE_HEAD, TurnStream, ms_since
+from core.speech.asr import SpeechRecognizer, Transcript
+from core.speech.cues import Cues, EmotionEstimate, EmotionFromCues, measure_cues
+
+log = logging.getLogger(__name__)
 
 LLM_LABEL_WEIGHT = 0.6
 CUE_WEIGHT = 0.4
@@ -75,6 +79,7 @@ class CascadeEngine:
         self.options = options
         self.llm = llm or TextLLM(options.engine)
         self.asr = asr or SpeechRecognizer(options.asr, options.engine.n_threads)
+        self.ear: EarListener | None = None  # the calibrated ear (core.ear), given by the factory
         self.cue_model = EmotionFromCues()
         self.model = f"{self.llm.path.name} + faster-whisper {self.asr.model_dir.name}"
         self.notice: str | None = None
@@ -104,9 +109,9 @@ class CascadeEngine:
         except Exception as exc:  # a stage failure becomes an event; the conversation goes on
             yield Error(f"the cascade engine failed: {type(exc).__name__}: {exc}", stage="engine")
 
-    def prefetch(self, audio: np.ndarray) -> None:
+    def prefetch(self, audio: np.ndarray) -> Future | None:
         """The user may have finished: start the transcript now (core.speech.asr_prefetch)."""
-        self.asr.prefetch(audio)
+        return self.asr.prefetch(audio)
 
     def close(self) -> None:
         self.asr.close()
@@ -125,7 +130,7 @@ class CascadeEngine:
             timings["asr_ms"] = ms_since(t0)
             t1 = time.perf_counter()
             cues = measure_cues(audio, transcript.words, len(transcript.text.split()))
-            estimate = self.cue_model.estimate(cues)
+            estimate = self._hear(audio) or self.cue_model.estimate(cues)
             timings["cues_ms"] = ms_since(t1)
         user_text = (text or transcript.text).strip()
         if cancel.is_set():
@@ -145,6 +150,10 @@ class CascadeEngine:
         prompt, stops = self._prompt(history, user_text, hint)
         stream = TurnStream(lambda label, intensity: self._perceived(label, intensity, estimate, cues, user_text), t0, timings)
         yield from stream.feed(LEAD)  # pre-filled: the model starts inside the format
+        if self.ear is not None and estimate is not None and estimate.heard:
+            # the calibrated ear heard the voice: the Emotion line says so and the LLM goes on from there
+            yield from stream.feed(f" {emotion_tag(estimate.label, estimate.intensity)}"
+                                   + ("" if self.options.explicit_reasoning else "\n" + RESPONSE_HEAD))
         t_llm = time.perf_counter()
 
         def pieces(budget: int | None) -> Iterator[str]:  # the prompt again, with the text so far
@@ -153,6 +162,17 @@ class CascadeEngine:
         yield from generate_reply(stream, pieces, self.llm.sprint, cancel, None, t0)
         timings["llm_ms"] = ms_since(t_llm)
         yield from stream.finish(interrupted=cancel.is_set())
+
+    def _hear(self, audio: np.ndarray) -> EmotionEstimate | None:
+        """The calibrated ear's reading (core.ear) on the transcript's own encoder pass, or None."""
+        if self.ear is None:
+            return None
+        try:
+            h = self.ear.hear(self.asr.encode(np.asarray(audio, dtype=np.float32).reshape(-1)))
+        except Exception as exc:  # the ear is an aid: its failure must not fail the turn
+            log.warning("the ear could not read this turn: %s: %s", type(exc).__name__, exc)
+            return None
+        return EmotionEstimate(h.label, h.intensity, h.confidence, h.probabilities, heard=True)
 
     def _prompt(self, history: list[HistoryTurn], user_text: str, hint: str | None) -> tuple[str, list[str]]:
         """Chat-template prompt: system, the worked example, as much history as fits, this turn."""
@@ -177,7 +197,10 @@ class CascadeEngine:
 
     def _perceived(self, label, intensity, estimate: EmotionEstimate | None, cues: Cues | None, transcript: str | None) -> Perceived:
         cue_probs = estimate.probabilities if estimate is not None else {}
-        if label is not None:
+        if label is not None and estimate is not None and estimate.heard:
+            confidence = cue_probs.get(label, 0.0)  # the ear's calibrated probability
+            intensity = intensity or estimate.intensity
+        elif label is not None:
             confidence = LLM_LABEL_WEIGHT + CUE_WEIGHT * cue_probs.get(label, 0.0)
             intensity = intensity or (estimate.intensity if estimate and estimate.label == label else "medium")
         elif estimate is not None:

@@ -60,6 +60,32 @@ def _merged_engine(options: EngineOptions, files: AudioModelFiles, asr) -> Engin
 
 
 def create_engine(settings: Settings, kind: str | None = None, manifest: Path = DEFAULT_MANIFEST) -> Engine:
+    """Build the engine `kind` (see `_create_engine`) and give it the calibrated ear."""
+    engine = _create_engine(settings, kind, manifest)
+    attach_ear(engine, settings)
+    return engine
+
+
+def attach_ear(engine: Engine, settings: Settings) -> None:
+    """The ear (core.ear) reads the frames of the engine's speech recogniser; it is attached when
+    settings.ear asks for it and its head was trained on that recogniser's encoder. Otherwise the
+    engine perceives as before and `engine.ear_notice` says why."""
+    from core.ear.head import HeadError
+    from core.ear.listener import EarListener
+
+    engine.ear, engine.ear_notice = None, None
+    ear = settings.ear
+    if not ear.enabled or engine.asr is None:
+        return
+    try:
+        engine.ear = EarListener.load(ear.head_path, engine.asr.encoder_name,
+                                      settings.voice_profile_path() if ear.remember_voice else None, ear.adapt_to_speaker)
+    except HeadError as exc:
+        log.warning("no calibrated ear: %s", exc)
+        engine.ear_notice = str(exc)
+
+
+def _create_engine(settings: Settings, kind: str | None = None, manifest: Path = DEFAULT_MANIFEST) -> Engine:
     """Build the engine `kind` ("auto", "cascade", "audio-llm"; default settings.engine.kind).
 
     The returned engine has `.notice`: None, or one sentence on why the cascade runs instead

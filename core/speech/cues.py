@@ -60,6 +60,7 @@ class EmotionEstimate:
     intensity: str
     confidence: float
     probabilities: dict[str, float]
+    heard: bool = False  # True: from the calibrated ear (core.ear), not from these cues
 
 
 def measure_cues(audio: np.ndarray, words: list | None = None, n_words: int | None = None) -> Cues:
