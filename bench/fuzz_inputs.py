@@ -18,6 +18,31 @@ from collections import Counter
 from pathlib import Path
 
 
+def _fuzz(target, examples: int) -> tuple[Counter, str | None]:
+    """Counts of accepted / clear error / other exception over `examples` generated inputs."""
+    from hypothesis import HealthCheck, given, settings
+
+    counts: Counter[str] = Counter()
+    first_bug: list[str] = []
+
+    @settings(max_examples=examples, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(target.strategy)
+    def run(value):
+        with tempfile.TemporaryDirectory() as folder:
+            try:
+                target.call(value, Path(folder))
+                counts["accepted"] += 1
+            except target.errors:
+                counts["clear error"] += 1
+            except Exception as exc:  # counted, not raised: the table reports them all
+                counts["other exception"] += 1
+                if not first_bug:
+                    first_bug.append(f"{type(exc).__name__}: {exc} <- {value!r:.200}")
+
+    run()
+    return counts, (first_bug[0] if first_bug else None)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=2000)
@@ -25,34 +50,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-    from hypothesis import HealthCheck, given, settings
-
     from tests.helpers.fuzz_targets import TARGETS
 
     rows = []
     for target in TARGETS:
-        counts: Counter[str] = Counter()
-        first_bug: list[str] = []
         t0 = time.perf_counter()
-
-        @settings(max_examples=args.examples, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-        @given(target.strategy)
-        def run(value, target=target, counts=counts, first_bug=first_bug):
-            with tempfile.TemporaryDirectory() as folder:
-                try:
-                    target.call(value, Path(folder))
-                    counts["accepted"] += 1
-                except target.errors:
-                    counts["clear error"] += 1
-                except Exception as exc:  # counted, not raised: the table reports them all
-                    counts["other exception"] += 1
-                    if not first_bug:
-                        first_bug.append(f"{type(exc).__name__}: {exc} <- {value!r:.200}")
-
-        run()
+        counts, first_bug = _fuzz(target, args.examples)
         rows.append({"target": target.name, "examples": sum(counts.values()), **{k: counts[k] for k in
                      ("accepted", "clear error", "other exception")}, "seconds": round(time.perf_counter() - t0, 1),
-                     "first_bug": first_bug[0] if first_bug else None})
+                     "first_bug": first_bug})
     if args.json:
         print(json.dumps(rows))
         return 0
