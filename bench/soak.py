@@ -35,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--every", type=int, default=20, help="table row every N turns")
     parser.add_argument("--engine", default="cascade", choices=["auto", "cascade", "audio-llm"])
     parser.add_argument("--max-tokens", type=int, default=48, help="reply length cap (keeps turns short)")
+    parser.add_argument("--max-seconds", type=float, default=0, help="stop after this long (0 = no limit); the figures say how many turns ran")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -58,8 +59,11 @@ def main(argv: list[str] | None = None) -> int:
     store = SessionStore(Path(tmp.name) / "s.sqlite3")
     sid = store.new_session("soak")
     sink = ArraySink()
-    rows, base, failed = [], None, 0
+    rows, base, failed, done = [], None, 0, 0
     t0 = time.perf_counter()
+    if not args.json:  # rows are printed as they come, so a run cut short still leaves its figures
+        print(f"{args.turns} spoken turns, engine {args.engine}, baseline after turn {args.warmup}")
+        print(f"{'turn':>5} {'s':>7} {'RSS MB':>8} {'threads':>8} {'OS thr':>7} {'fds':>5}", flush=True)
     with ConversationPipeline(settings, engine, speaker, sink, store=store, session_id=sid) as pipeline:
         for n in range(1, args.turns + 1):
             turn = pipeline.submit_audio(audio[(n - 1) % len(audio)])
@@ -68,8 +72,16 @@ def main(argv: list[str] | None = None) -> int:
             sink.clear()  # the sink stands for a sound card: it keeps nothing
             if n == args.warmup:
                 base = snapshot(proc)
-            if n % args.every == 0 or n == args.turns:
+            done = n
+            out_of_time = args.max_seconds and time.perf_counter() - t0 > args.max_seconds
+            if n % args.every == 0 or n == args.turns or out_of_time:
                 rows.append({"turn": n, "seconds": round(time.perf_counter() - t0, 1), **snapshot(proc)})
+                if not args.json:
+                    r = rows[-1]
+                    print(f"{r['turn']:>5} {r['seconds']:>7} {r['rss_mb']:>8.1f} {r['threads']:>8} {r['os_threads']:>7} "
+                          f"{r['fds']:>5}", flush=True)
+            if out_of_time:
+                break
         pipeline.wait_idle(30)
     time.sleep(1.0)  # let finished workers exit before the last count
     end = snapshot(proc)
@@ -77,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     store.close()
     engine.close()
     base = base or end
-    result = {"turns": args.turns, "stored": stored, "timed_out": failed, "engine": args.engine,
+    result = {"turns": done, "asked": args.turns, "stored": stored, "timed_out": failed, "engine": args.engine,
               "rss_growth_mb": round(end["rss_mb"] - base["rss_mb"], 1), "rss_end_mb": round(end["rss_mb"], 1),
               "thread_growth": end["threads"] - base["threads"], "os_thread_growth": end["os_threads"] - base["os_threads"],
               "fd_growth": end["fds"] - base["fds"], "baseline_after_turn": args.warmup, "rows": rows,
@@ -85,13 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(result))
         return 0
-    print(f"{args.turns} spoken turns, engine {args.engine}, baseline after turn {args.warmup}")
-    print(f"{'turn':>5} {'s':>7} {'RSS MB':>8} {'threads':>8} {'OS thr':>7} {'fds':>5}")
-    for r in rows:
-        print(f"{r['turn']:>5} {r['seconds']:>7} {r['rss_mb']:>8.1f} {r['threads']:>8} {r['os_threads']:>7} {r['fds']:>5}")
     print(f"growth after the baseline: RSS {result['rss_growth_mb']:+.1f} MB, Python threads {result['thread_growth']:+d}, "
           f"OS threads {result['os_thread_growth']:+d}, open files {result['fd_growth']:+d}; "
-          f"stored {stored}/{args.turns} turns, {failed} timed out")
+          f"stored {stored}/{done} turns, {failed} timed out")
     return 0
 
 
