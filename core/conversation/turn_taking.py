@@ -75,14 +75,20 @@ log = logging.getLogger(__name__)
 
 ONSET_WINDOWS = 2  # windows of speech (>= vad.threshold) that pause the reply's voice (~64 ms)
 WORDS_PATIENCE_MS = 1500  # a paused reply waits this long at most for a short burst's words (busy CPU)
+INTERRUPT_CUES = frozenset(
+    "wait stop no nope hold hang sorry excuse but actually listen hey what why how please pause enough shut".split())
 BACKCHANNEL = re.compile(r"m+|h+m+|m+h+m+|u+h+|h+u+h+|uhhuh|a+h+|o+h+|yeah|yep|yes|okay|ok|right|sure|see|i|got|it")
 BACKCHANNELS = ("Mm.", "I'm here.")
 
 
 def is_backchannel(text: str) -> bool:
-    """Words that keep the listener listening ("mm-hm", "uh-huh", "yeah", "okay"), or none at all."""
+    """Words that keep the listener listening ("mm-hm", "uh-huh", "yeah", "okay"), or none at all;
+    also one or two words without an interruption cue: the recogniser (tiny.en) hears a hummed
+    "mm-hm" as "MMA Chen" or "Damn." often enough that short words must name the interruption."""
     words = re.sub(r"[^a-z' ]+", " ", text.lower().replace("-", "")).split()
-    return all(BACKCHANNEL.fullmatch(w) for w in words)
+    if all(BACKCHANNEL.fullmatch(w) for w in words):
+        return True
+    return len(words) <= 2 and not any(w.strip("'") in INTERRUPT_CUES for w in words)
 
 
 @dataclass
@@ -214,6 +220,15 @@ class TurnTaking(Stage):
             return
         mood = self.mood()
         decision = self.policy.decide(silence_ms, u.p, u.reasons, mood, len(u.backchannels))
+        if u.p is None and self.settings.turn.smart_end and silence_ms >= self.policy.fixed_ms and \
+                (u.prosody is None or u.prosody.done()):
+            # the words are late (a busy CPU): from the old fixed silence on, the voice alone may end
+            # a turn that sounds finished; it never ends one sooner than the fixed window would
+            p_voice, why = self.policy.model.completion(None, self._voice(u), have_words=False)
+            late = self.policy.decide(silence_ms, p_voice, ["the words were late: the voice alone"] + why, mood,
+                                      len(u.backchannels))
+            if late.action == "end":
+                decision = late
         early = self.settings.vad.early_start_ms
         if u.held is None and early and silence_ms >= early and decision.action != "end":
             u.held = self._new_turn()

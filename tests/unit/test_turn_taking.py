@@ -125,11 +125,11 @@ def test_no_decision_before_the_words_are_in():
     h = Harness(words="Thank you.")
     pending = Future()  # the transcript is still running
     h.stage._transcribe_ahead = lambda audio: pending
-    frames = run_stage(h.stage, utterance(600))
+    frames = run_stage(h.stage, utterance(450))  # past the shortest wait, before the fixed window
     assert ends(frames) == []
     pending.set_result(Transcript("Thank you."))
-    frames = run_stage(h.stage, [SpeechPaused(1.5 + 0.64, 1.5, 0.64)])
-    assert len(ends(frames)) == 1 and ends(frames)[0].turn_taking["silence_ms"] == pytest.approx(640)
+    frames = run_stage(h.stage, [SpeechPaused(1.5 + 0.48, 1.5, 0.48)])
+    assert len(ends(frames)) == 1 and ends(frames)[0].turn_taking["silence_ms"] == pytest.approx(480)
     h.stage.close()
 
 
@@ -268,3 +268,26 @@ def test_speech_while_the_reply_is_being_prepared_interrupts_it():
     h = Harness(speaking=False, replying=True)
     frames = h.run([SpeechStarted(10.3, 10.0)])
     assert any(isinstance(f, BargeIn) for f in frames)
+
+
+def test_late_words_let_a_finished_sounding_voice_end_the_turn_at_the_fixed_window_not_sooner():
+    reasons = {}
+    for name, prosody, expect_ms in (("falling", FALL, 500), ("level", LEVEL, 1200)):
+        h = Harness(prosody=prosody)
+        h.stage._transcribe_ahead = lambda audio: Future()  # the transcript never comes (a very busy CPU)
+        frames = h.run(utterance(1500))
+        at = end_silence_ms(frames)
+        assert expect_ms <= at < expect_ms + 40, (name, at)
+        reasons[name] = ends(frames)[0].turn_taking["reasons"]
+    assert any("the words were late" in r for r in reasons["falling"])
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Mm-hmm.", True), ("Uh-huh.", True), ("Yeah.", True), ("Okay.", True), ("", True), ("I see.", True),
+    ("MMA Chen", True), ("Damn.", True),  # what tiny.en makes of hums: short, no interruption cue
+    ("Wait.", False), ("Stop, please.", False), ("No, that's not it.", False), ("Hold on.", False),
+    ("Sorry, can I say something?", False), ("And make him do it", False)])
+def test_what_counts_as_a_backchannel(text, expected):
+    from core.conversation.turn_taking import is_backchannel
+
+    assert is_backchannel(text) is expected
