@@ -74,6 +74,7 @@ from core.speech.vad import (
 log = logging.getLogger(__name__)
 
 ONSET_WINDOWS = 2  # windows of speech (>= vad.threshold) that pause the reply's voice (~64 ms)
+HESITATION_S = 0.2  # a pause at least this long inside a turn counts towards sounding hesitant
 WORDS_PATIENCE_MS = 1500  # a paused reply waits this long at most for a short burst's words (busy CPU)
 INTERRUPT_CUES = frozenset(
     "wait stop no nope hold hang sorry excuse but actually listen hey what why how please pause enough shut".split())
@@ -182,7 +183,7 @@ class TurnTaking(Stage):
             if self._burst is not None and not self._burst.decided:
                 self._burst.quiet = False
             if self._ignoring is None:
-                self._resumed(push)
+                self._resumed(event, push)
         elif isinstance(event, SpeechEnded):
             if self._ignoring is not None:
                 self._ignoring = None
@@ -201,9 +202,10 @@ class TurnTaking(Stage):
                 u.words = self._transcribe_ahead(ev.audio)
             u.prosody = self._analysis.submit(self._measure, ev.audio) if ev.audio is not None and ev.audio.size else None
 
-    def _resumed(self, push: Push) -> None:
+    def _resumed(self, ev: SpeechResumed, push: Push) -> None:
         u = self._utt
-        u.pauses += 1
+        if ev.silence_s >= HESITATION_S:  # not the gaps between words
+            u.pauses += 1
         u.words, u.p = None, None
         if u.held is not None:
             push(TurnRetracted(u.held))

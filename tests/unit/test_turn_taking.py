@@ -12,7 +12,7 @@ from concurrent.futures import Future
 import numpy as np
 import pytest
 
-from core.conversation.end_of_turn import EndOfTurnModel, EndOfTurnPolicy, Scorer
+from core.conversation.end_of_turn import EndOfTurnModel, EndOfTurnPolicy, Mood, Scorer
 from core.conversation.frames import (
     Backchannel,
     BargeIn,
@@ -291,3 +291,20 @@ def test_what_counts_as_a_backchannel(text, expected):
     from core.conversation.turn_taking import is_backchannel
 
     assert is_backchannel(text) is expected
+
+
+def test_gaps_between_words_are_not_hesitation_but_long_pauses_are():
+    def with_gaps(gap_s: float):
+        events = [SpeechStarted(0.25, 0.0)]
+        t = 1.0
+        for _ in range(3):
+            events += [SpeechQuieted(t + W, t, np.full(16000, 0.1, np.float32)), SpeechResumed(t + gap_s + W, gap_s)]
+            t += gap_s + 0.5
+        return events
+
+    h = Harness(words="I was going to", prosody=LEVEL)
+    run_stage(h.stage, with_gaps(0.064))
+    assert h.stage.mood().kind == "steady"
+    h = Harness(words="I was going to", prosody=LEVEL)
+    run_stage(h.stage, with_gaps(0.3))
+    assert h.stage.mood() == Mood("patient", "sounds hesitant")
