@@ -25,12 +25,14 @@ from core.cli.common import (
     settings_from,
 )
 from core.conversation.frames import (
+    Backchannel,
     EngineEvent,
     Interrupted,
     SafetyOverride,
     TurnComplete,
     UserSpeechEnded,
     UserSpeechStarted,
+    VoicePaused,
 )
 from core.conversation.stage_framework import StageError
 from core.engines.events import Done, Perceived, Reasoning, ReplyDelta
@@ -104,11 +106,17 @@ class Printer:
             self._line(f"companion: {frame.text}")
         elif isinstance(frame, Interrupted):
             self._line(f"  [interrupted: {frame.reason}]")
+        elif isinstance(frame, Backchannel):
+            self._line(f"companion: ({frame.text.rstrip('.').lower()}, and keeps listening)")
+        elif isinstance(frame, VoicePaused) and not frame.paused:
+            self._line(f"  (the reply goes on: {frame.reason})")
         elif isinstance(frame, StageError):
             self._line(f"  [error] {frame.message}")
         elif isinstance(frame, TurnComplete):
             saved = f"saved as turn {frame.turn_id}" if frame.turn_id is not None else "not saved"
-            self._line(f"  (turn {frame.turn} complete, {saved})")
+            decided = (getattr(frame.record, "turn_taking", None) or {}).get("silence_ms")
+            after = f", your turn ended after {decided:.0f} ms of silence" if decided is not None else ""
+            self._line(f"  (turn {frame.turn} complete, {saved}{after})")
 
 
 def run(args) -> int:
