@@ -42,6 +42,8 @@ _PATTERNS: list[tuple[str, str]] = [
     ("plan_timing", r"\b(?:won'?t|wont|will\s+not)\s+be\s+(?:alive|here|around)\s+(?:by\s+)?(?:tomorrow|next\s+week|much\s+longer|for\s+much\s+longer|this\s+time\s+tomorrow|any\s?more)\b|\bbe\s+around\s+(?:for\s+)?much\s+longer\b"),
     ("plan_timing", r"\b(?:i'?ll|ill|i\s+will)\s+be\s+(?:dead|gone\s+for\s+good)\s+(?:by|before)\b|\b(?:i'?ll|ill|i\s+will)\s+be\s+gone\b.{0,30}\bfor\s+good\b"),
     ("plan_timing", r"\b(?:a|my)\s+plan\s+and\s+(?:a|the)\s+(?:time|date|day)\b"),
+    ("plan_timing", r"\b(?:after|once|when|tonight|tomorrow)\b.{0,40}\bgoing\s+through\s+with\s+it\b|\bnobody\s+will\s+find\s+me\s+alive\b|\bby\s+(?:the\s+)?(?:morning|tomorrow|tonight)\s+i'?ll\s+be\s+gone\b"),
+    ("plan_timing", r"\btake\s+every\s+(?:pill|tablet)\b"),
     ("plan_timing", rf"\b(?:plan(?:ned|ning)?|have\s+a\s+plan|got\s+a\s+plan)\s+(?:to|how\s+to|on\s+how\s+to)\s+(?:kill\s+{_SELF}|end\s+my\s+life|die)\b"),
     ("plan_timing", r"\b(?:set|picked|chosen|chose)\s+(?:a|the)\s+date\s+(?:to|when|for\s+when)\s+(?:i\s+)?(?:die|kill|end)"),
     ("plan_timing", r"\bworked\s+out\s+(?:when\s+and\s+how|how\s+and\s+when)\s+i'?m\s+(?:going\s+to|gonna)\s+die\b"),
@@ -51,6 +53,8 @@ _PATTERNS: list[tuple[str, str]] = [
     ("preparatory", r"\b(?:when|after|once)\s+i'?m\s+(?:gone|dead)\b(?!\s+(?:on|for\s+the)\s+(?:holiday|weekend|trip|vacation))"),
     ("preparatory", r"\b(?:after|when|once)\s+i\s+die\b"),
     ("preparatory", r"\b(?:bye|goodbye|goodbyes)\b.{0,50}\b(?:last\s+time|for\s+the\s+last\s+time|never\s+see\s+(?:me|them|you)\s+again)\b"),
+    ("preparatory", r"\bnothing\s+left\s+of\s+me\b"),
+    ("preparatory", r"\b(?:returned|gave\s+back)\s+everything\s+i\s+borrowed\b|\bsaid\s+sorry\s+to\s+everyone\b"),
     ("preparatory", r"\bremember\s+me\s+by\b|\bgoodbye\s+forever\b|\bmy\s+(?:own\s+)?funeral\b"),
     ("preparatory", r"\b(?:giving|gave|give|given|giving)\s+(?:away\s+)?(?:all\s+)?(?:of\s+)?my\s+(?:stuff|things|belongings|possessions)\b"),
     ("preparatory", r"\b(?:gave|give|giving|given)\b.{0,40}\baway\b.{0,20}\b(?:won'?t|wont|will\s+not)\s+need\s+(?:it|them)\b|\b(?:won'?t|wont|will\s+not)\s+need\s+(?:it|them|any\s+of\s+(?:it|them)|my\s+\w+)\s+(?:anymore|any\s+more|where\s+i'?m\s+going)"),
@@ -66,10 +70,12 @@ _PATTERNS: list[tuple[str, str]] = [
     ("method_means", r"\b(?:dose|amount|how\s+many|how\s+much)\b.{0,40}\b(?:would\s+be|is)\s+(?:lethal|deadly|fatal)\b|\b(?:lethal|deadly|fatal)\s+(?:dose|amount|overdose)\b|\bwhich\s+(?:pills|painkillers|meds|tablets)\s+(?:are|would\s+be)\s+(?:lethal|deadly|fatal)\b"),
     ("method_means", r"\bhow\s+much\s+\w+\s+(?:would|will|it\s+takes\s+to)\s+kill\s+me\b"),
     ("method_means", rf"\bdrown(?:ing)?\s+{_SELF}\b|\b(?:gun|knife|blade)\s+(?:to|on|against)\s+my\s+(?:head|wrists?|throat)\b"),
+    ("method_means", r"\b(?:can'?t\s+stop|keep|always)\s+thinking\s+about\s+(?:the|my)\s+(?:pills|tablets|rope|gun|blade|razor)\b"),
     ("method_means", r"\bcrash(?:ing)?\s+my\s+car\s+on\s+purpose\b|\bcar\s+exhaust\b|\b(?:drive|driving|crash|crashing|steer)\s+(?:my\s+car\s+)?(?:into|off)\s+(?:a|the)\s+(?:wall|tree|river|lorry|truck|bridge|cliff)\b|\bengine\s+running\s+in\s+the\s+(?:closed\s+)?garage\b"),
     ("method_means", r"\benough\s+(?:\w+\s+){1,2}(?:saved\s+|stored\s+|left\s+)?to\s+(?:end\s+it|end\s+my\s+life|die|kill\s+(?:me|myself)|make\s+it\s+stop\s+for\s+good)\b"),
     # self-injury
     ("self_injury", r"\bself[-\s]?(?:harm\w*|injur\w*|mutilat\w*)\b"),
+    ("self_injury", r"\b(?:need|want)\s+to\s+feel\s+pain\b|\bhurt\s+myself\s+to\s+feel\b"),
     ("self_injury", r"\bonly\s+thing\s+that\s+helps\s+is\s+(?:cutting|hurting\s+myself|burning\s+myself)\b|\b(?:cutting|hurting\s+myself)\s+is\s+the\s+only\s+thing\b"),
     ("self_injury", rf"\b(?:cut|cutting|cuts|burn|burning|burned|burnt|hurt|hurting|harm|harming|hit|hitting|punch|punching|scratch\w*|starv\w*|punish\w*)\s+{_SELF}\b"),
     ("self_injury", r"\b(?:started|start|relapsed\w*|urge\s+to|need\s+to|want\s+to|wanna)\s+(?:\w+\s+)?cut(?:ting)?\b(?!\s+(?:back|down|out|off|ties|class|corners|the))"),
@@ -88,6 +94,8 @@ _PATTERNS: list[tuple[str, str]] = [
     ("active_ideation", rf"\b(?:{_WILL}|wanting\s+to)\s+(?:just\s+)?end\s+(?:it|things|everything)\b(?!\s+with\b)"),
     ("active_ideation", r"\b(?:thinking\s+(?:about|of)|thoughts\s+(?:about|of))\s+ending\s+(?:it|things|everything)\b(?!\s+with\b)"),
     ("active_ideation", r"\bdie\s+by\s+(?:my\s+own\s+hands?|suicide)\b"),
+    ("active_ideation", r"\b(?:close|so\s+close|this\s+close|near)\s+to\s+(?:ending|end)\s+(?:it|everything|things|my\s+life)\b"),
+    ("active_ideation", r"\btried\s+(?:once|before|it\s+before|last\s+\w+)\b.{0,30}\b(?:trying\s+again|try\s+again|do\s+it\s+again)\b"),
     ("active_ideation", r"\b(?:ready|going)\s+to\s+die\b"),
     # passive ideation
     ("passive_ideation", r"\b(?:want|wanted|wanting|wanna)\s+(?:to\s+)?die\b|\bwish\s+(?:that\s+)?i\s+(?:could|would|'?d|might)\s+(?:just\s+)?die\b"),
@@ -108,6 +116,7 @@ _PATTERNS: list[tuple[str, str]] = [
     ("passive_ideation", r"\bwant\s+out\s+of\s+(?:this\s+)?life\b|\bif\s+i\s+(?:was|were)\s+gone\b(?!\s+for\s+(?:the|a)\b)"),
     ("passive_ideation", r"\b(?:disappear\w*|stop|vanish\w*)\s+(?:for\s+good|permanently|forever)\b|\bbeing\s+dead\s+would\b"),
     ("passive_ideation", r"\b(?:dying|death|being\s+dead)\s+(?:seems|sounds|feels|would\s+be|is)\s+(?:so\s+much\s+)?better\b"),
+    ("passive_ideation", r"\b(?:being\s+alive|living|existing|my\s+life)\s+(?:feels|is)\s+(?:like\s+)?(?:a\s+)?(?:punishment|torture|unbearable)\b"),
     # hopelessness and burden
     ("hopelessness_burden", r"\b(?:i'?m|im|i\s+am|feel\s+like|being)\s+(?:such\s+|just\s+|nothing\s+but\s+|only\s+|a\s+huge\s+)?(?:a\s+)?burden\b"),
     ("hopelessness_burden", r"\b(?:better\s+off|happier|free|relieved)\s+(?:without\s+me|if\s+i\s+(?:was|were)(?:n'?t|\s+not)\b|if\s+i\s+was\s+gone|when\s+i'?m\s+gone)"),
@@ -122,6 +131,7 @@ _PATTERNS: list[tuple[str, str]] = [
     ("hopelessness_burden", r"\b(?:nobody|no\s+one|no-one)\s+(?:really\s+)?(?:needs|wants|would\s+miss|cares\s+about)\s+me\b|\b(?:i'?m|im|i\s+am)\s+(?:just\s+)?in\s+(?:the|everyone'?s|everybody'?s)\s+way\b"),
     ("hopelessness_burden", r"\bdragging\s+(?:everyone|everybody|them|you\s+all|my\s+family)\s+down\b|\btoo\s+broken\b|\bbeyond\s+(?:help|saving|repair)\b|\bpast\s+saving\b"),
     ("hopelessness_burden", r"\bno\s+point\s+in\s+(?:anything|any\s+of\s+it|going\s+on|living)\b"),
+    ("hopelessness_burden", r"\bnothing\s+(?:left\s+)?to\s+look\s+forward\s+to\b|\bweight\s+(?:around|on)\s+(?:everyone|everybody|my\s+family)\b|\b(?:everything|life|my\s+life)\s+is\s+hopeless\b|\bi\s+feel\s+(?:so\s+)?hopeless\b"),
     ("hopelessness_burden", r"\bgiven\s+up\s+on\s+(?:life|living|everything)\b|\bcan'?t\s+live\s+with\s+(?:myself|what\s+i)\b"),
     # danger to others: an intent (not "could") and a person as the object
     ("harm_others", rf"\b{_WILL}\s+(?:\w+\s+)?(?:kill|stab|shoot|strangle|choke|poison|murder|hurt|beat|run\s+\w+\s+over)\s+(?:him|her|them|my\s+(?:\w+\s+)?(?:ex|wife|husband|partner|boss|mum|mom|mother|dad|father|stepdad|stepfather|brother|sister|baby|son|daughter|kids?|children|teacher|coworkers?|neighbou?r)|every\s+one|everyone|somebody|someone|people|the\s+(?:guy|man|woman|people))\b(?!\s+(?:in|at)\s+the\s+(?:match|game|final|race|quiz))"),
@@ -130,6 +140,7 @@ _PATTERNS: list[tuple[str, str]] = [
     ("harm_others", r"\bburn\s+(?:his|her|their)\s+house\s+down\b|\bhow\s+i\s+would\s+kill\s+(?:him|her|them)\b"),
     ("harm_others", r"\b(?:want|wanna|feel\s+like|thought\s+about)\s+(?:to\s+)?(?:hurt|hurting|killing|kill)\s+(?:the\s+baby|my\s+baby|my\s+kids?|my\s+children|someone|somebody|anyone|people)\b"),
     ("harm_others", r"\bwant\s+(?:him|her|them)\s+to\s+(?:suffer|die)\b|\bput\s+something\s+in\s+(?:his|her|their)\s+(?:drink|food|coffee|tea)\b"),
+    ("harm_others", r"\b(?:scared|afraid|worried|terrified)\s+(?:that\s+)?i\s+(?:might|will|'?ll|could)\s+(?:hurt|harm|kill)\s+(?:my|the|him|her|them|someone|somebody)\b"),
     ("harm_others", r"\btake\s+(?:my|the)\s+kids\s+with\s+me\b|\b(?:knife|gun)\s+to\s+(?:stab|shoot|kill|hurt)\b"),
     ("harm_others", rf"\b{_WILL}\s+run\s+(?:him|her|them)\s+over\b|\b(?:fantasi[sz]e|fantasi[sz]ing|think|thinking|thought|imagine|imagining|picture|picturing|dream\w*)\s+(?:about\s+|of\s+)?(?:killing|hurting|stabbing|shooting|strangling)\s+(?:him|her|them|people|someone|everyone|the\s+people|my\s+(?:coworkers|boss|wife|husband|ex|family|parents))\b"),
 ]
@@ -153,6 +164,7 @@ _OVER_AFTER = re.compile(r"^\W*(?:\S+\s+){0,6}?(?:any\s?more|any\s+longer|ages\s
 _RECOVERED = re.compile(r"\b(?:clean\s+from|recover\w*\s+from|free\s+(?:of|from)|years?\s+clean|months?\s+clean)\s+(?:\w+\s+)?$")
 # A topic, not a statement: "suicide prevention", "self-harm awareness", "suicide rates"
 _TOPIC_AFTER = re.compile(r"^[\s-]*(?:prevention|awareness|hotlines?|helplines?|lines?|rates?|statistics|research|"
+                          r"storylines?|plots?|scenes?|episodes?|risk\b|first\s+aid|"
                           r"month|day|week|walk|squad|mission|questions?|risk\s+assessment|in\s+the\s+trenches|deaths?)\b")
 _MEDIA_BEFORE = re.compile(
     r"\b(?:podcasts?|episodes?|documentar(?:y|ies)|doc|articles?|essays?|films?|movies?|shows?|series|songs?|lyrics|"
@@ -171,7 +183,11 @@ _QUESTION = re.compile(r"\b(?:asked|asks|asking|ask)\s+(?:me\s+|us\s+)?(?:if|whe
                        # someone else's death: "her brother died by suicide", "lost a friend to suicide"
                        r"\b(?:died|death|dies|passed)\s+(?:by|from|of)\s+$|\b(?:lost|losing)\s+(?:\w+\s+){0,3}to\s+$")
 # Idioms and accidents that look like a hit
+# "Suicide isn't something I'd ever consider": the negation comes after the words
+_NEG_AFTER = re.compile(r"^\W*(?:is\s*n'?t|isnt|is\s+not|was\s*n'?t|wasnt|was\s+never|is\s+never)\s+"
+                        r"(?:something|an\s+option|on\s+my\s+mind|a\s+thought|in\s+my\s+head)\b")
 _IDIOM_AFTER = re.compile(r"^\W*(?:laughing|with\s+laughter|tripping|falling|trying\s+to|lifting|at\s+the\s+gym|"
+                          r"for\s+(?:eating|using|taking|borrowing|losing|breaking|wearing|drinking|finishing|forgetting)\b|"
                           r"working|shaving|cooking|chopping|by\s+accident|accidentally|in\s+the\s+foot|"
                           r"(?:\w+\s+){0,3}(?:by\s+accident|accidentally|playing|at\s+the\s+gym|on\s+the\s+stairs))\b")
 _IDIOM_BEFORE = re.compile(r"\b(?:nearly|almost|practically|basically|literally\s+almost|could\s+have)\s+$")
@@ -227,7 +243,7 @@ def _cancelled(text: str, start: int, end: int, quotes: list[tuple[int, int]]) -
         return True
     if _OVER_AFTER.match(after) and re.search(r"\b(?:used\s+to|in\s+the\s+past|was|were)\b", clause + " " + after[:30]):
         return True
-    if _TOPIC_AFTER.match(after) or _IDIOM_AFTER.match(after) or _IDIOM_BEFORE.search(clause):
+    if _TOPIC_AFTER.match(after) or _IDIOM_AFTER.match(after) or _IDIOM_BEFORE.search(clause) or _NEG_AFTER.match(after):
         return True
     sentence = re.split(r"[.!?\n]", text[:start])[-1]
     if _MEDIA_BEFORE.search(sentence) or _MEDIA_SUBJECT.search(sentence):
