@@ -224,13 +224,13 @@ class TurnTaking(Stage):
         decision = self.policy.decide(silence_ms, u.p, u.reasons, mood, len(u.backchannels))
         if u.p is None and self.settings.turn.smart_end and silence_ms >= self.policy.fixed_ms and \
                 (u.prosody is None or u.prosody.done()):
-            # the words are late (a busy CPU): from the old fixed silence on, the voice alone may end
-            # a turn that sounds finished; it never ends one sooner than the fixed window would
+            # the words are late (a busy CPU): from the old fixed silence on, a voice that alone
+            # sounds clearly finished (p >= complete_at) may end the turn; never sooner than the fixed
+            # window would, and never on a guess (held-out rows: a looser rule cut people off)
             p_voice, why = self.policy.model.completion(None, self._voice(u), have_words=False)
-            late = self.policy.decide(silence_ms, p_voice, ["the words were late: the voice alone"] + why, mood,
-                                      len(u.backchannels))
-            if late.action == "end":
-                decision = late
+            if p_voice >= self.policy.model.complete_at:
+                decision = self.policy.decide(silence_ms, p_voice, ["the words were late: the voice alone"] + why,
+                                              mood, len(u.backchannels))
         early = self.settings.vad.early_start_ms
         if u.held is None and early and silence_ms >= early and decision.action != "end":
             u.held = self._new_turn()
