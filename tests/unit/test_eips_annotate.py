@@ -123,8 +123,12 @@ def test_reply_only_teacher_writes_the_reply_and_the_steps_come_from_the_validat
         assert stats.trimmed == 1 and stats.problems["empty reply"] == 1 and stats.problems["words"] == 1
         steps, _ = template.annotate(ROW["text"], "sad", "high", "neutral")
         assert ann.eips == steps and validate_eips(ann.eips, "sad") == []
-        system, user = (m["content"] for m in server.requests[0][1]["messages"])
-        assert "Emotion:" not in system and steps.strategy in user and "sad, high" in user and ROW["text"] in user
+        messages = server.requests[0][1]["messages"]
+        system, user = messages[0]["content"], messages[-1]["content"]
+        # the cascade's turn format: the voice in brackets, then the words; the strategy briefs the teacher
+        assert user.startswith("(Voice: sad, high: ") and "slower pace" in user and user.endswith(ROW["text"])
+        assert steps.strategy in system and "Emotion:" not in system
+        assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
     finally:
         server.close()
 

@@ -38,3 +38,9 @@ def test_reply_problems_name_each_rule():
     assert "echoes the transcript" in reply_problems("I lost my keys again this morning.", said)
     assert "format header inside the reply" in reply_problems("Response: ok sure thing then.", said)
     assert "copies the prompt's example" in reply_problems("I hear you.", said, forbidden=("I hear you!",))
+    # what SmolLM2-135M wrote before these rules: prompt text, template markup, a bare acknowledgement
+    assert "prompt text or markup in the reply" in reply_problems(
+        "The speaker's voice carries: sad, low intensity. Acoustic cues heard: low pitch.", said)
+    assert "prompt text or markup in the reply" in reply_problems("[INST] <<SYS>> You are CogAudio.", said)
+    assert "no empathy: no reaction, interpretation or question" in reply_problems("I'll do it.", said)
+    assert reply_problems("I'll do it.", said, require_empathy=False) == []

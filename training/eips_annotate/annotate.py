@@ -114,17 +114,27 @@ def teacher_messages(row: dict) -> list[dict]:
             {"role": "user", "content": "\n".join(facts) + "\n\n" + instruction}]
 
 
-REPLY_INSTRUCTION = (
-    "Write only what you would say out loud to this person now: one to three short sentences of plain "
-    "spoken English. Respond to what they actually said, in a way that fits how they sound. "
-    "No labels, no lists, no quotation marks."
-)
+# One worked exchange: a 135M chat model follows an example far better than a brief. Its reply
+# is refused if copied (see _FORBIDDEN).
+_EXAMPLE = ("(Voice: sad, low: a lower pitch, a slower pace, a quieter voice.) I finally sent the report to my manager.",
+            "Well done for getting it out. You sound worn out, though. How are you holding up?")
 
 
 def reply_messages(row: dict, strategy: str) -> list[dict]:
-    """The reply-only teacher chat: the same gold facts plus the Strategy to follow."""
-    user = "\n".join(_facts(row)) + f"\nHow to answer: {strategy}\n\n" + REPLY_INSTRUCTION
-    return [{"role": "system", "content": DEFAULT_PERSONA}, {"role": "user", "content": user}]
+    """The reply-only teacher chat, in the cascade engine's own turn format: the person's words
+    with the voice in brackets as the user turn, the Strategy (and any words-vs-voice note or
+    context) in the system prompt, after one worked exchange."""
+    emotion, intensity = row["emotion"], row["intensity"]
+    system = [DEFAULT_PERSONA, "Answer what they said and how they sound, in one to three short spoken sentences.",
+              strategy]
+    text_emotion = row.get("text_emotion")
+    if text_emotion and text_emotion not in (emotion, "neutral"):
+        system.append(f"Their words alone would suggest {text_emotion}; trust the voice.")
+    if row.get("context"):
+        system.append(f"Conversation so far:\n{row['context']}")
+    user = f"(Voice: {emotion}, {intensity}: {template.cue_words(emotion, intensity)}.) {row['text']}"
+    return [{"role": "system", "content": " ".join(system)}, {"role": "user", "content": _EXAMPLE[0]},
+            {"role": "assistant", "content": _EXAMPLE[1]}, {"role": "user", "content": user}]
 
 
 def clean_reply(text: str, max_sentences: int = 3, max_words: int = 60) -> tuple[str, bool]:
@@ -213,7 +223,7 @@ def annotate_row(row: dict, teacher: Teacher | None, cache: Cache | None, retrie
             problems = []
         else:
             eips, response, problems = check_reply(text, row["emotion"])
-        problems += reply_problems(response, row["text"], forbidden=_TEMPLATE_REPLIES)
+        problems += reply_problems(response, row["text"], forbidden=(*_TEMPLATE_REPLIES, _EXAMPLE[1]))
         if not problems:
             stats.accepted[name] = stats.accepted.get(name, 0) + 1
             return Annotation(eips, response, name, True, attempt + 1)

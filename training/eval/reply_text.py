@@ -39,6 +39,9 @@ DISMISSIVE = (
     "that's silly", "that's stupid", "stop being dramatic", "you're being dramatic",
 )
 _HEADERS = re.compile(r"\b(emotion|intent|psychology|strategy|response)\s*:", re.IGNORECASE)
+# Prompt text or chat-template markup leaking into a small model's reply.
+_LEAK = re.compile(r"[<>{}\[\]$|#*_]|\b(INST|SYS|assistant|user)\b|speaker'?s voice|acoustic cues|their words|"
+                   r"intensity\b|voice carries", re.IGNORECASE)
 
 # EPITOME cues. Reaction: warmth, compassion, concern, shared joy. Interpretation: saying what
 # the person feels or means ("it sounds like", "you must"). Exploration: inviting more.
@@ -134,9 +137,11 @@ DEFAULT_LIMITS = ReplyLimits()
 
 
 def reply_problems(reply: str, transcript: str = "", limits: ReplyLimits = DEFAULT_LIMITS,
-                   forbidden: tuple[str, ...] = ()) -> list[str]:
+                   forbidden: tuple[str, ...] = (), require_empathy: bool = True) -> list[str]:
     """Why `reply` is not a usable spoken reply (empty list: usable). `forbidden`: exact replies to refuse
-    (for example the worked example of the teacher's own prompt, which small models copy)."""
+    (for example the worked example of the teacher's own prompt, which small models copy);
+    `require_empathy`: at least one EPITOME mechanism (a reaction, an interpretation or a question),
+    which is what separates a companion's reply from "I'll do it."."""
     text = reply.strip()
     if not text:
         return ["empty reply"]
@@ -150,6 +155,10 @@ def reply_problems(reply: str, transcript: str = "", limits: ReplyLimits = DEFAU
         out.append("not English")
     if _HEADERS.search(text):
         out.append("format header inside the reply")
+    elif _LEAK.search(text):
+        out.append("prompt text or markup in the reply")
+    if require_empathy and epitome(text).total == 0:
+        out.append("no empathy: no reaction, interpretation or question")
     if d := dismissive(text):
         out.append(f"dismissive phrasing: {d[0]!r}")
     if transcript and echo_ratio(text, transcript) > limits.max_echo:
