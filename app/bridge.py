@@ -22,7 +22,6 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from app.workers import Task
-from core.engines.events import Error, Perceived, Reasoning, ReplyDelta
 from core.conversation.frames import (
     EngineEvent,
     Interrupted,
@@ -34,8 +33,9 @@ from core.conversation.frames import (
     UserSpeechStarted,
     UserTurn,
 )
-from core.settings import Settings
 from core.conversation.stage_framework import Frame, StageError
+from core.engines.events import Error, Perceived, Reasoning, ReplyDelta
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +139,6 @@ class ConversationBridge(QObject):
     def _load(self, settings: Settings) -> Any:
         """Worker thread: build engine, voice, sink and pipeline; open the audio input."""
         from core.conversation.orchestrator import ConversationPipeline
-
         from core.engines.options import engine_inputs
 
         engine, speaker = self.parts.engine, self.parts.speaker

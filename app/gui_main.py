@@ -45,7 +45,12 @@ def open_store(settings: Settings, ask_passphrase=None):
 
     `ask_passphrase(message) -> str | None` (None = continue without history). Returns (store, message).
     """
-    from core.store.session_store import SessionStore, SessionStoreError, WrongPassphraseError, default_store_path
+    from core.store.session_store import (
+        SessionStore,
+        SessionStoreError,
+        WrongPassphraseError,
+        default_store_path,
+    )
 
     path = default_store_path(settings.resolved_data_dir())
     passphrase, message = None, ""

@@ -93,8 +93,8 @@ def _capture(outdir: Path, n_turns: int, timeout: float, tmp: Path) -> int:
     from core.audio.sinks import ArraySink
     from core.audio.sources import QueueSource
     from core.models.bundled import ASSETS
-    from core.store.session_store import SessionStore
     from core.settings import EngineSettings, Settings
+    from core.store.session_store import SessionStore
 
     outdir.mkdir(parents=True, exist_ok=True)
     app = QApplication.instance() or QApplication(["cogaudio-screenshots"])

@@ -23,8 +23,8 @@ import soundfile
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.audio.pcm import SAMPLE_RATE, load_audio, resample  # noqa: E402
-from core.speech.asr import SpeechRecognizer  # noqa: E402
 from core.settings import AsrSettings  # noqa: E402
+from core.speech.asr import SpeechRecognizer  # noqa: E402
 
 
 def _rows(data: str, n: int) -> list[tuple[np.ndarray, str]]:

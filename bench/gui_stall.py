@@ -42,9 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     from app.main_window import MainWindow
     from core.audio.sinks import ArraySink
     from core.engines.factory import create_engine
-    from core.store.session_store import SessionStore
     from core.settings import EngineSettings, Settings
     from core.speech.tts import Speaker
+    from core.store.session_store import SessionStore
 
     app = QApplication.instance() or QApplication([])
     settings = Settings(engine=EngineSettings(kind="cascade", max_tokens=128))

@@ -10,8 +10,8 @@ from PySide6.QtWidgets import QInputDialog, QMessageBox
 from app.dialogs import ConsentDialog, PassphraseDialog
 from app.gui_main import open_store
 from app.settings_dialog import SettingsDialog
-from core.store.session_store import SessionStore, TurnRecord, WrongPassphraseError
 from core.settings import load_settings
+from core.store.session_store import SessionStore, TurnRecord, WrongPassphraseError
 
 TURNS = [
     TurnRecord(transcript="I am so tired today, nothing is going right.", label="sad", intensity="high",

@@ -21,7 +21,6 @@ from core.emotion.labels import EMOTION_ID, EMOTIONS, PROSODY
 from training.lime.dataset import lime_features
 
 
-
 def render(emotion: str, intensity: str, f0: float, seed: int, seconds: float = 1.0) -> np.ndarray:
     p = PROSODY[emotion].at(intensity)
     n = int(SR * seconds / p.rate)

@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from core.engines.audio_llm import AudioLLMEngine
+from core.engines.events import Done, Perceived
+from core.engines.factory import create_engine
 from core.models.adapter_merge import AdapterMergeError, merged_model
 from core.models.bundled import require_bundled
-from core.engines.audio_llm import AudioLLMEngine
-from core.engines.factory import create_engine
-from core.engines.events import Done, Perceived
 from core.models.manifest import resolve_manifest
 from core.settings import Settings
 

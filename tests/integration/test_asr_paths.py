@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 import core.speech.asr as asr_module
-from core.speech.asr import SpeechRecognizer
 from core.audio.pcm import load_audio
 from core.settings import AsrSettings
+from core.speech.asr import SpeechRecognizer
 
 pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng (apt-get install espeak-ng)")
 SENTENCES = [

@@ -16,12 +16,12 @@ import numpy as np
 import pytest
 
 from core.audio.pcm import load_audio
-from core.models.bundled import require_bundled
 from core.engines.audio_llm import AudioLLMEngine
+from core.engines.events import Done, Error, Perceived, ReplyDelta
 from core.engines.factory import create_engine
 from core.engines.llm_runtime import TextLLM
 from core.engines.options import resolve_options
-from core.engines.events import Done, Error, Perceived, ReplyDelta
+from core.models.bundled import require_bundled
 from core.models.manifest import ModelAssetError
 from core.settings import Settings
 from tests.helpers.random_gguf import write_random_lora, write_random_projector

@@ -10,11 +10,11 @@ import jiwer
 import pytest
 
 from core.audio.pcm import load_audio
+from core.emotion.labels import EMOTIONS, INTENSITIES
 from core.engines.cascade import CascadeEngine
+from core.engines.events import Done, Error, Perceived, Reasoning, ReplyDelta
 from core.engines.factory import create_engine
 from core.engines.options import resolve_options
-from core.engines.events import Done, Error, Perceived, Reasoning, ReplyDelta
-from core.emotion.labels import EMOTIONS, INTENSITIES
 from core.settings import Settings
 
 pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng (apt-get install espeak-ng)")

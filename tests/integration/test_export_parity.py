@@ -18,9 +18,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from core.engines.options import resolve_options  # noqa: E402
 from core.models.bundled import require_bundled  # noqa: E402
 from core.models.manifest import resolve_manifest  # noqa: E402
-from core.engines.options import resolve_options  # noqa: E402
 from core.settings import Settings  # noqa: E402
 
 N_TOKENS = 6

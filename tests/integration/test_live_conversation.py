@@ -16,13 +16,19 @@ import pytest
 from core.audio.pcm import load_audio
 from core.audio.sinks import ArraySink
 from core.audio.sources import QueueSource
-from core.models.bundled import ASSETS
-from core.engines.factory import create_engine
-from core.conversation.frames import Interrupted, PlaybackStarted, SpeechAudio, TurnComplete, UserSpeechStarted
+from core.conversation.frames import (
+    Interrupted,
+    PlaybackStarted,
+    SpeechAudio,
+    TurnComplete,
+    UserSpeechStarted,
+)
 from core.conversation.orchestrator import ConversationPipeline
-from core.store.session_store import SessionStore, default_store_path
+from core.engines.factory import create_engine
+from core.models.bundled import ASSETS
 from core.settings import Settings
 from core.speech.tts import Speaker
+from core.store.session_store import SessionStore, default_store_path
 
 SAMPLES = ASSETS / "samples"
 REPO = Path(__file__).resolve().parents[2]

@@ -6,11 +6,11 @@ import io
 from pathlib import Path
 
 from core.cli.bench_cmd import table
+from core.cli.latency_bench import BenchResult, TurnLatency
 from core.cli.reply_cmd import out_paths
 from core.cli.talk_cmd import Printer
-from core.engines.events import Done, Perceived, ReplyDelta
 from core.conversation.frames import EngineEvent, Interrupted, TurnComplete, UserSpeechEnded
-from core.cli.latency_bench import BenchResult, TurnLatency
+from core.engines.events import Done, Perceived, ReplyDelta
 
 
 def test_out_paths_number_by_input_position():

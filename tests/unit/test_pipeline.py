@@ -20,9 +20,9 @@ from core.conversation.frames import (
     TurnComplete,
 )
 from core.conversation.orchestrator import ConversationPipeline
-from core.store.session_store import SessionStore
 from core.settings import SafetySettings, Settings
 from core.speech.tts import Speaker
+from core.store.session_store import SessionStore
 
 
 @pytest.fixture(scope="module")

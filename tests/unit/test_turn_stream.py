@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from core.engines.turn_stream import NUDGE, TurnStream
 from core.engines.events import Done, Perceived, Reasoning, ReplyDelta
+from core.engines.turn_stream import NUDGE, TurnStream
 
 
 def _run(pieces: list[str], nudge_if_silent: bool = False):

@@ -35,8 +35,8 @@ def held_out_rows(data: Path, out_dir: Path, split: str = "test", kinds: tuple[s
     """Write the evaluation rows of a LIME dataset as 16 kHz wavs (same rows as training's eval)."""
     from datasets import load_from_disk
 
-    from training.eval.emotion_eval import pick_rows
     from core.audio.pcm import SAMPLE_RATE
+    from training.eval.emotion_eval import pick_rows
     from training.stages.data import row_audio
 
     ds = load_from_disk(str(data))[split]

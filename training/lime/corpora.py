@@ -18,7 +18,13 @@ from pathlib import Path
 
 import soundfile as sf
 
-from core.emotion.labels import CREMA_D_INTENSITY, CREMA_D_LABELS, ESD_LABELS, RAVDESS_INTENSITY, RAVDESS_LABELS
+from core.emotion.labels import (
+    CREMA_D_INTENSITY,
+    CREMA_D_LABELS,
+    ESD_LABELS,
+    RAVDESS_INTENSITY,
+    RAVDESS_LABELS,
+)
 from training.lime.config import CorpusConfig, LimeConfig
 from training.lime.plan import Group, RowSpec, Segment, assign_splits, stable_hash
 
