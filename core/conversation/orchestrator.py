@@ -65,7 +65,7 @@ from core.conversation.held_frames import HeldFrames
 from core.conversation.history import ContextBudget, Conversation
 from core.conversation.recorder import TurnRecorder
 from core.conversation.reply_stages import EngineStage, PlaybackStage, SentenceStage, TtsStage, VoiceFirst
-from core.conversation.stage_framework import NO_TURN, Frame, Observer, StagePipeline
+from core.conversation.stage_framework import NO_TURN, Frame, Observer, StageChain
 from core.conversation.turn_taking import BACKCHANNELS, TurnTaking
 from core.engines.base import Engine
 from core.engines.events import Error
@@ -109,7 +109,7 @@ class ConversationPipeline:
         cancel_for = self._cancel_for
         self.voice_first = VoiceFirst()
         self.playback = PlaybackStage(self.sink, cancel_for)
-        self.stages = StagePipeline([
+        self.stages = StageChain([
             EngineStage(engine, self.conversation, self.safety, cancel_for, self.voice_first),
             SentenceStage(streaming),
             TtsStage(speaker, cancel_for, streaming, self.voice_first),

@@ -2,7 +2,7 @@
 
 - A `Stage` has one method, `process(frame, push)`: it reads one frame and pushes zero or
   more frames downstream (pushing the same frame object forwards it unchanged).
-- `StagePipeline` runs each stage on its own worker thread with an inbox queue (data lane),
+- `StageChain` runs each stage on its own worker thread with an inbox queue (data lane),
   in order. Every new frame a stage pushes is shown to the observers (GUI bridge, CLI,
   turn recorder) at once, from the worker thread.
 - `interrupt(turn)` is the system lane: it does not queue behind data. It marks the turn
@@ -79,7 +79,7 @@ _STOP = object()
 
 
 class _Runner:
-    def __init__(self, stage: Stage, pipeline: StagePipeline, index: int) -> None:
+    def __init__(self, stage: Stage, pipeline: StageChain, index: int) -> None:
         self.stage = stage
         self.index = index
         self.inbox: queue.Queue = queue.Queue()
@@ -110,7 +110,7 @@ class _Runner:
             self.inbox.queue = deque(f for f in self.inbox.queue if f is _STOP or f.turn != turn)
 
 
-class StagePipeline:
+class StageChain:
     """Stages in order, one worker thread each, plus observers and the interrupt lane."""
 
     def __init__(self, stages: Iterable[Stage], observers: Iterable[Observer] = ()) -> None:
@@ -123,7 +123,7 @@ class StagePipeline:
         self._started = False
 
     # -- lifecycle ---------------------------------------------------------------------
-    def start(self) -> StagePipeline:
+    def start(self) -> StageChain:
         if not self._started:
             for r in self._runners:
                 r.thread.start()
@@ -143,7 +143,7 @@ class StagePipeline:
                 r.thread.join(timeout)
         self._started = False
 
-    def __enter__(self) -> StagePipeline:
+    def __enter__(self) -> StageChain:
         return self.start()
 
     def __exit__(self, *exc) -> None:

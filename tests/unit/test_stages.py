@@ -6,7 +6,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from core.conversation.stage_framework import Frame, Stage, StageError, StagePipeline, run_stage
+from core.conversation.stage_framework import Frame, Stage, StageError, StageChain, run_stage
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def test_run_stage_harness():
 
 def test_frames_flow_in_order_and_observers_see_new_frames_once():
     seen = []
-    with StagePipeline([Explode(5), Upper()], observers=[seen.append]) as p:
+    with StageChain([Explode(5), Upper()], observers=[seen.append]) as p:
         p.submit(Frame(1))
         deadline = time.monotonic() + 5
         while len(seen) < 11 and time.monotonic() < deadline:
@@ -71,7 +71,7 @@ def test_frames_flow_in_order_and_observers_see_new_frames_once():
 def test_interrupt_drops_queued_frames_and_stops_the_slow_stage_at_once():
     out = []
     slow = Slow(delay=30.0, cancel_for=lambda turn: pipeline.cancel_event(turn))
-    pipeline = StagePipeline([Explode(50), slow, Upper()], observers=[out.append])
+    pipeline = StageChain([Explode(50), slow, Upper()], observers=[out.append])
     with pipeline:
         pipeline.submit(Frame(1))
         assert slow.started.wait(5)
@@ -100,7 +100,7 @@ class Boom(Stage):
 
 def test_a_failing_stage_becomes_an_error_frame_and_the_pipeline_goes_on():
     seen = []
-    with StagePipeline([Boom(), Upper()], observers=[seen.append]) as p:
+    with StageChain([Boom(), Upper()], observers=[seen.append]) as p:
         p.submit(Word(1, "x"))
         p.submit(Word(2, "y"))
         deadline = time.monotonic() + 5
