@@ -86,7 +86,7 @@ def is_backchannel(text: str) -> bool:
     """Words that keep the listener listening ("mm-hm", "uh-huh", "yeah", "okay"), or none at all;
     also one or two words without an interruption cue: the recogniser (tiny.en) hears a hummed
     "mm-hm" as "MMA Chen" or "Damn." often enough that short words must name the interruption."""
-    words = re.sub(r"[^a-z' ]+", " ", text.lower().replace("-", "")).split()
+    words = re.sub(r"[^a-z' ]+", " ", re.sub(r"[-.]", "", text.lower())).split()  # "M.H.M.", "mm-hmm"
     if all(BACKCHANNEL.fullmatch(w) for w in words):
         return True
     return len(words) <= 2 and not any(w.strip("'") in INTERRUPT_CUES for w in words)

@@ -284,7 +284,7 @@ def test_late_words_let_a_finished_sounding_voice_end_the_turn_at_the_fixed_wind
 
 @pytest.mark.parametrize("text, expected", [
     ("Mm-hmm.", True), ("Uh-huh.", True), ("Yeah.", True), ("Okay.", True), ("", True), ("I see.", True),
-    ("MMA Chen", True), ("Damn.", True),  # what tiny.en makes of hums: short, no interruption cue
+    ("MMA Chen", True), ("Damn.", True), ("M.H.M.", True),  # what tiny.en makes of hums
     ("Wait.", False), ("Stop, please.", False), ("No, that's not it.", False), ("Hold on.", False),
     ("Sorry, can I say something?", False), ("And make him do it", False)])
 def test_what_counts_as_a_backchannel(text, expected):
