@@ -23,10 +23,11 @@ from pathlib import Path
 import numpy as np
 
 from core.audio.pcm import SAMPLE_RATE
-from core.speech.asr_prefetch import TranscriptPrefetch
-from core.speech.encoder_pass import SHORT_MAX_S, EncoderOutput, EncoderPass
 from core.models.bundled import require_bundled
 from core.settings import AsrSettings
+from core.speech.asr_prefetch import TranscriptPrefetch
+from core.speech.encoder_pass import SHORT_MAX_S, EncoderOutput, EncoderPass
+
 PREFETCH_EXTRA_S = 1.0  # a prefetch serves a turn that is its audio plus at most this much silence
 
 
@@ -100,6 +101,12 @@ class SpeechRecognizer:
                 except Exception:  # the background run failed: run it here, where errors are reported
                     pass
         return self._transcribe(audio, words)
+
+    @property
+    def encoder_name(self) -> str:
+        """Which encoder's frames `encode` gives: the emotion head must have been trained on them."""
+        bundled = self.settings.model_dir is None
+        return "whisper-tiny.en" if bundled else f"whisper:{self.model_dir.name}"
 
     def encode(self, audio: np.ndarray) -> EncoderOutput:
         """The Whisper encoder's output for a turn: the pass the short transcript path ran (or
