@@ -7,6 +7,9 @@ crash leaves the finished stages on disk):
     annotate  eips annotate         -> data/lime-tiny-eips         (skipped when the dataset exists)
     stage1    sft                   -> runs/.../stage1/model       (skipped when model/cogaudio.json exists)
     stage2    implicit              -> runs/.../stage2/model
+    stage3    rl (DR-SAPO)          -> runs/.../stage3/model       (when the config has a stage3: section)
+    select    stage 3 is exported when it beats stage 2 on held-out rewards (both routes) and loses
+              at most 2 points of emotion accuracy; otherwise stage 2 (the reason goes to pipeline.json)
     export    export (adapter form, and merged form for the quantization table when asked)
     quantize  quantize Q8_0 / Q4_K_M ...
     verify    parity PyTorch vs llama.cpp on held-out rows, emotion accuracy through
@@ -46,6 +49,9 @@ class PipelineConfig:
     install_dir: str | None = field(default="assets/models", metadata={"help": "where the app finds the default pair"})
     parity_rows: int = field(default=3, metadata={"help": "held-out rows for the PyTorch vs llama.cpp parity check"})
     eval_rows: int = field(default=70, metadata={"help": "held-out rows scored through `cogaudio reply` (0 = skip)"})
+    stage3: bool = field(default=True, metadata={"help": "run DR-SAPO (stage 3) when the config has a stage3: section"})
+    max_accuracy_drop: float = field(default=0.02, metadata={"help": (
+        "stage 3 is exported only if its emotion accuracy is at most this much below stage 2's")})
     stage_set: list[str] = field(default_factory=list, metadata={"help": (
         "`--set KEY=VALUE` overrides for the training stages: `max_steps=10` for both, "
         "`stage1.encoder_warmup_steps=100` for one")})
@@ -79,6 +85,12 @@ def _manifest_ok(folder: Path) -> bool:
         return False
 
 
+def _rl_fields() -> set[str]:
+    from training.rl.config import RLConfig
+
+    return {f.name for f in dataclasses.fields(RLConfig)}
+
+
 class Pipeline:
     def __init__(self, config_path: Path, cfg: PipelineConfig, raw: dict) -> None:
         from training.stages.config import load_config
@@ -88,7 +100,8 @@ class Pipeline:
         self.data = Path(raw.get("data", "data/lime-tiny-eips"))
         # the pipeline owns its training outputs (RUN_DIR/stage1, RUN_DIR/stage2), so it never
         # collides with a stage run by hand into the config's own output_dir
-        self.stage_dirs = {s: self.run / f"stage{s}" for s in (1, 2)}
+        self.stage_dirs = {s: self.run / f"stage{s}" for s in (1, 2, 3)}
+        self.has_stage3 = cfg.stage3 and bool(raw.get("stage3"))
         self.eval_cfg = load_config(config_path, self._stage_overrides(2), stage=2).eval
         self.report_path = self.run / "pipeline.json"
         self.report = json.loads(self.report_path.read_text()) if self.report_path.is_file() else {"stages": {}}
@@ -126,6 +139,14 @@ class Pipeline:
                         lambda s=s, cmd=cmd, extra=extra: _cli(
                             cmd, "--config", str(self.config_path), "--set", f"data={self.data}",
                             "--output-dir", str(self.stage_dirs[s]), *extra))
+        if self.has_stage3:
+            extra = [a for kv in self._stage_overrides(3) for a in ("--set", kv)]
+            self._stage("stage3", lambda: (self.model_dir(3) / "cogaudio.json").is_file(),
+                        lambda: _cli("rl", "--config", str(self.config_path), "--set", f"data={self.data}",
+                                     "--set", f"init_from={self.model_dir(2)}", "--output-dir", str(self.stage_dirs[3]),
+                                     *extra))
+        self.report["stages"]["select"] = self.select()
+        self._save()
         export = self.run / "export"
         self._stage("export", lambda: _manifest_ok(export), lambda: self._export(export, cfg.export_form))
         if cfg.merged_variants:
@@ -137,14 +158,36 @@ class Pipeline:
         self._save()
         return self.report
 
+    def select(self) -> dict:
+        """Which stage's model is exported: 3 when it beat stage 2 (see the module docstring), else 2."""
+        if not self.has_stage3 or not (self.stage_dirs[3] / "result.json").is_file():
+            return {"stage": 2, "why": "no stage 3 run"}
+        r3 = json.loads((self.stage_dirs[3] / "result.json").read_text())
+        r2 = json.loads((self.stage_dirs[2] / "result.json").read_text()) if (self.stage_dirs[2] / "result.json").is_file() else {}
+        before, after = r3.get("eval_before") or {}, r3.get("eval_after") or {}
+        gains = {r: (after.get(r, {}).get("mean_reward") or 0.0) - (before.get(r, {}).get("mean_reward") or 0.0)
+                 for r in ("explicit", "direct")}
+        acc2 = ((r2.get("eval") or {}).get("audio") or {}).get("accuracy")
+        acc3 = ((r3.get("eval") or {}).get("audio") or {}).get("accuracy")
+        drop = (acc2 - acc3) if acc2 is not None and acc3 is not None else None
+        ok = bool(before and after) and all(g > 0 for g in gains.values()) and drop is not None \
+            and drop <= self.cfg.max_accuracy_drop
+        return {"stage": 3 if ok else 2, "reward_gain": gains, "accuracy_stage2": acc2, "accuracy_stage3": acc3,
+                "why": "stage 3 beats stage 2" if ok else "stage 3 did not beat stage 2 on both routes within "
+                f"{self.cfg.max_accuracy_drop:.0%} accuracy"}
+
+    def export_model_dir(self) -> Path:
+        return self.model_dir(self.report["stages"].get("select", {}).get("stage", 2))
+
     def _stage_overrides(self, stage: int) -> list[str]:
-        """`stage_set` items for `stage`: `stageN.key=v` only for stage N, plain `key=v` for both."""
+        """`stage_set` items for `stage`: `stageN.key=v` only for stage N, plain `key=v` for stages 1-2
+        and for stage 3 when stage 3 has that field (max_steps, eval.max_rows)."""
         out = []
         for kv in self.cfg.stage_set:
-            if kv.startswith(("stage1.", "stage2.")):
+            if kv.startswith(("stage1.", "stage2.", "stage3.")):
                 if kv.startswith(f"stage{stage}."):
                     out.append(kv.split(".", 1)[1])
-            else:
+            elif stage in (1, 2) or kv.split("=", 1)[0].split(".")[0] in _rl_fields():
                 out.append(kv)
         return out
 
@@ -156,8 +199,8 @@ class Pipeline:
         return done and installed
 
     def _export(self, out: Path, form: str) -> dict:
-        _cli("export", "--model", str(self.model_dir(2)), "--out", str(out), "--form", form)
-        return {"out": str(out), "form": form}
+        _cli("export", "--model", str(self.export_model_dir()), "--out", str(out), "--form", form)
+        return {"out": str(out), "form": form, "model": str(self.export_model_dir())}
 
     def _quant_dirs(self) -> list[Path]:
         tag = self.cfg.quantize[0] if self.cfg.export_form == "merged" else self.cfg.projector_type
@@ -183,7 +226,7 @@ class Pipeline:
         the pipeline is re-run."""
         prev = self.report["stages"].get("verify", {})
         result: dict = {"parity": prev.get("parity") or self._parity()}
-        result_json = self.stage_dirs[2] / "result.json"  # the stage's own PyTorch evaluation
+        result_json = self.export_model_dir().parent / "result.json"  # the stage's own PyTorch evaluation
         if result_json.is_file():
             result["pytorch_eval"] = (json.loads(result_json.read_text()).get("eval") or {}).get("audio")
         if self.cfg.install_dir:
@@ -228,7 +271,7 @@ class Pipeline:
         from training.model.export_layout import load_model
 
         files = resolve_manifest(self.run / "export" / "manifest.json")
-        model = load_model(self.model_dir(2))
+        model = load_model(self.export_model_dir())
         runner = LlamaCppAudio(files.llm, files.projector, files.adapter, files.adapter_scale)
         out = []
         try:

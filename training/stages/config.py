@@ -91,6 +91,7 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None, sta
     """
     data: dict[str, Any] = read_yaml(path) if path is not None else {}
     data.pop("pipeline", None)  # the `cogaudio-train pipeline` section (training/pipeline.py)
+    data.pop("stage3", None)  # DR-SAPO's section (training/rl/config.py)
     sections = {k: data.pop(k) or {} for k in ("stage1", "stage2") if k in data}
     if stage is not None:
         data["stage"] = stage

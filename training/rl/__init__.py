@@ -1,0 +1,1 @@
+"""Stage 3, DR-SAPO: dual-route soft adaptive policy optimisation on the CogAudio model."""
