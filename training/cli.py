@@ -14,6 +14,8 @@ STAGE_MODULES = [
     "training.lime.corpora_cli",
     "training.eips_annotate.cli",
     "training.stages.cli",
+    "training.rl.cli",
+    "training.eval.reply_cli",
     "training.export.cli",
     "training.ear.cli",
     "training.turn.cli",

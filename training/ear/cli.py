@@ -37,6 +37,10 @@ def add_parser(sub) -> None:
     ev.add_argument("--out", default=None, help="report folder (default: runs/ear/eval-<name>)")
     ev.add_argument("--config", default="configs/ear.yaml", help="encoder and cache settings")
     ev.add_argument("--json", action="store_true", help="print the summary as JSON")
+    ev.add_argument("--replies", action="append", metavar="NAME=SPEC", help=(
+        "also score the replies of these systems on the same split (training/eval/reply_eval.py): "
+        "NAME=cascade | NAME=path/manifest.json | NAME=torch:MODEL_DIR; repeatable"))
+    ev.add_argument("--reply-rows", type=int, default=105, help="held-out turns for --replies")
     ev.set_defaults(func=cmd_eval)
 
 
@@ -164,6 +168,11 @@ def cmd_eval(args) -> int:
 
     cfg = load_ear_config(args.config if Path(args.config).exists() else None)
     summary = evaluate_head(cfg, Path(args.head), Path(args.data), args.split, Path(args.out) if args.out else None)
+    if args.replies:  # the reply section: same data and split, its own report beside the emotion one
+        from training.eval.reply_cli import evaluate_replies
+
+        out = Path(args.out or "runs/ear/eval-replies") / "replies"
+        summary["replies"], _ = evaluate_replies(Path(args.data), args.split, args.reply_rows, args.replies, out)
     if args.json:
         print(json.dumps(summary))
     return 0
