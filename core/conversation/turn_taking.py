@@ -115,6 +115,7 @@ class _Burst:
     paused: bool = False  # the reply's voice is held for it
     quiet: bool = False  # it stopped: its words decide
     decided: bool = False  # it was an interruption
+    started_s: float | None = None  # the VAD's SpeechStarted, held back while undecided
 
 
 class TurnTaking(Stage):
@@ -168,6 +169,8 @@ class TurnTaking(Stage):
         elif isinstance(event, SpeechStarted):
             if self._burst is None or self._burst.decided:
                 push(UserSpeechStarted(NO_TURN, event.decision_s))
+            else:
+                self._burst.started_s = event.decision_s  # shown once it is known to be an interruption
             if not self._burst and self._replying() and self.barge_in and not self._speaking():
                 self._barge(push, "the person spoke while the reply was being prepared")
         elif isinstance(event, SpeechQuieted):
@@ -366,11 +369,14 @@ class TurnTaking(Stage):
             self._barge(push, f"a short interruption: {text.strip()!r}")
 
     def _barge(self, push: Push, why: str) -> None:
-        if self._burst is not None:
-            self._burst.decided = True
+        b = self._burst
+        if b is not None:
+            b.decided = True
         self.barge_ins += 1
         log.info("barge-in: %s", why)
         push(BargeIn(NO_TURN, "barge-in", why))
+        if b is not None and b.started_s is not None:
+            push(UserSpeechStarted(NO_TURN, b.started_s))  # held back while it might have been a backchannel
 
     def _burst_over(self, push: Push, what: str) -> None:
         b, self._burst = self._burst, None
