@@ -374,9 +374,9 @@ class TurnTaking(Stage):
             b.decided = True
         self.barge_ins += 1
         log.info("barge-in: %s", why)
-        push(BargeIn(NO_TURN, "barge-in", why))
         if b is not None and b.started_s is not None:
             push(UserSpeechStarted(NO_TURN, b.started_s))  # held back while it might have been a backchannel
+        push(BargeIn(NO_TURN, "barge-in", why))
 
     def _burst_over(self, push: Push, what: str) -> None:
         b, self._burst = self._burst, None

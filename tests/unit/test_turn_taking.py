@@ -247,7 +247,7 @@ def test_a_short_burst_of_words_that_are_not_a_backchannel_cuts_the_reply_and_be
     h.replying = h.speaking = True
     frames = run_stage(h.stage, wait[:12])
     assert [type(f) for f in frames if isinstance(f, (VoicePaused, BargeIn, UserSpeechStarted))] == [
-        VoicePaused, BargeIn, UserSpeechStarted]  # the person is shown speaking once it is an interruption
+        VoicePaused, UserSpeechStarted, BargeIn]  # the person is shown speaking once it is an interruption
     h.speaking = h.replying = False  # the reply is cut
     frames = h.run(wait[12:])
     assert len(ends(frames)) == 1  # "Wait." is the person's next turn
