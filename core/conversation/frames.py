@@ -101,6 +101,7 @@ class SafetyOverride(Frame):
     text: str
     source: str  # "transcript" | "reply"
     matched: str
+    detail: dict | None = None  # what fired, for the session record (core.safety SafetyResult.as_record)
 
 
 @dataclass(frozen=True)
