@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
 
-from app.settings_dialog import list_audio_devices
+from app.audio_devices import list_audio_devices
 from app.workers import Task
 from core.models.bundled import bundled_path, install_hint
 from core.settings import Settings

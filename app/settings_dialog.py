@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import ValidationError
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QSpinBox,
@@ -33,9 +32,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.audio_devices import LevelProbe, list_audio_devices
 from app.crisis_panel import region_names
 from app.indicators import LevelMeter
-from core.audio.pcm import SAMPLE_RATE
+from app.voice_profile_box import VoiceProfileBox
 from core.emotion.eips import DEFAULT_PERSONA
 from core.engines.options import EngineOptions, expected_reasoning
 from core.settings import Settings, SettingsError, _explain, save_settings
@@ -49,51 +49,6 @@ _REASONING_SOURCE = {
     "manifest": "As the audio model was trained (its manifest); tick or untick to choose yourself.",
     "default": "Off by default: replies start sooner.",
 }
-
-
-def list_audio_devices(kind: str) -> tuple[list[tuple[str, int]], str | None]:
-    """[(name, index)] of input ("input") or output devices, and an error message if none can be listed."""
-    try:
-        import sounddevice as sd
-
-        devices = sd.query_devices()
-    except Exception as exc:  # PortAudio missing or broken: say so, keep the dialog usable
-        return [], f"cannot list audio devices ({exc}); install PortAudio (apt install libportaudio2)"
-    key = "max_input_channels" if kind == "input" else "max_output_channels"
-    found = [(d["name"], i) for i, d in enumerate(devices) if d[key] > 0]
-    return found, None if found else f"no {kind} device found"
-
-
-class _LevelProbe(QObject):
-    """Opens the chosen input device and reports its RMS, for the live level test."""
-
-    level = Signal(float)
-    failed = Signal(str)
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._stream = None
-
-    def start(self, device: int | str | None) -> None:
-        self.stop()
-        try:
-            import numpy as np
-            import sounddevice as sd
-
-            def callback(indata, _frames, _time, _status) -> None:  # PortAudio thread
-                self.level.emit(float(np.sqrt(np.mean(np.square(indata)))))
-
-            self._stream = sd.InputStream(device=device, channels=1, samplerate=SAMPLE_RATE, callback=callback)
-            self._stream.start()
-        except Exception as exc:
-            self._stream = None
-            self.failed.emit(f"cannot open the microphone: {exc}")
-
-    def stop(self) -> None:
-        if self._stream is not None:
-            self._stream.stop()
-            self._stream.close()
-            self._stream = None
 
 
 class SettingsDialog(QDialog):
@@ -149,7 +104,7 @@ class SettingsDialog(QDialog):
         self.level_meter = LevelMeter()
         self.test_button = QPushButton("Test microphone")
         self.test_button.setCheckable(True)
-        self.probe = _LevelProbe(self)
+        self.probe = LevelProbe(self)
         self.probe.level.connect(self.level_meter.set_rms)
         self.test_button.toggled.connect(self._toggle_test)
         self.probe.failed.connect(self._probe_failed)
@@ -278,31 +233,10 @@ class SettingsDialog(QDialog):
         self.silence_spin.setSuffix(" ms")
         self.silence_spin.setValue(s.vad.min_silence_ms)
         form.addRow("End-of-turn silence:", self.silence_spin)
-        # the ear (core.ear): how the voice's emotion is heard, against the person's own voice
-        self.adapt_check = QCheckBox("Hear me against my own voice (learns how I usually sound)")
-        self.adapt_check.setChecked(s.ear.adapt_to_speaker)
-        self.adapt_check.setToolTip("The same pitch is calm for one voice and tense for another: the companion keeps "
-                                    "statistics of your voice over the turns (never audio) and reads each turn against them")
-        form.addRow(self.adapt_check)
-        self.remember_check = QCheckBox("Remember my voice between sessions")
-        self.remember_check.setChecked(s.ear.remember_voice)
-        form.addRow(self.remember_check)
-        self.forget_button = QPushButton("Forget my voice")
-        self.forget_button.setToolTip(f"Deletes the voice statistics kept in {s.voice_profile_path()}")
-        self.forget_button.clicked.connect(self.forget_voice)
-        form.addRow(self.forget_button)
+        self.voice_box = VoiceProfileBox(s)  # the ear: heard against the person's own voice (core.ear)
+        self.voice_box.forgotten.connect(self.voice_forgotten)
+        form.addRow(self.voice_box)
         return w
-
-    def forget_voice(self) -> None:
-        """Delete the voice baseline from the profile now (not only on Save) and tell the live ear."""
-        try:
-            self.original.voice_profile_path().unlink(missing_ok=True)
-        except OSError as exc:
-            QMessageBox.warning(self, "Forget my voice", f"Could not delete {self.original.voice_profile_path()}: {exc}")
-            return
-        self.voice_forgotten.emit()
-        self.forget_button.setText("Voice forgotten")
-        self.forget_button.setEnabled(False)
 
     def _persona_tab(self, s: Settings) -> QWidget:
         w = QWidget()
@@ -357,7 +291,7 @@ class SettingsDialog(QDialog):
         data["tts"].update(voice_path=self._path_or_none(self.voice_edit), speaking_rate=round(self.rate_spin.value(), 2))
         data["vad"].update(threshold=round(self.vad_spin.value(), 2), min_silence_ms=self.silence_spin.value())
         data["safety"].update(region=self.region_combo.currentData())
-        data["ear"].update(adapt_to_speaker=self.adapt_check.isChecked(), remember_voice=self.remember_check.isChecked())
+        data["ear"] = self.voice_box.values(self.original.ear)
         data.update(data_dir=self._path_or_none(self.data_edit), theme=self.theme_combo.currentData(),
                     font_scale=round(self.font_spin.value(), 2))
         try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from pathlib import Path
 
 from core.ear.baseline import VoiceBaseline
@@ -56,6 +57,21 @@ class EarListener:
                 except OSError as exc:  # a full or read-only disk must not cost the turn
                     log.warning("could not save the voice baseline to %s: %s", self.profile, exc)
             return hearing
+
+    def hear_turn(self, asr, pcm, timings: dict[str, float] | None = None) -> Hearing | None:
+        """The turn read on the recogniser's own encoder pass (core.speech.asr.SpeechRecognizer
+        .encode); None, logged, when that fails: the ear is an aid and must not fail the turn."""
+        if asr is None:
+            return None
+        t0 = time.perf_counter()
+        try:
+            hearing = self.hear(asr.encode(pcm))
+        except Exception as exc:
+            log.warning("the ear could not read this turn: %s: %s", type(exc).__name__, exc)
+            return None
+        if timings is not None:
+            timings["ear_ms"] = round((time.perf_counter() - t0) * 1000, 1)
+        return hearing
 
     def new_session(self) -> None:
         """Forget the turns heard so far in memory (the profile file is left as it is)."""

@@ -1,34 +1,29 @@
 """`AudioLLMEngine`: a GGUF language model that hears the audio through an mmproj projector.
 
-llama-cpp-python's chat handlers refuse audio-only projectors, so this engine drives
-llama.cpp's multimodal library (mtmd) through the low-level `llama_cpp.mtmd_cpp` bindings:
+llama-cpp-python's chat handlers refuse audio-only projectors, so this engine drives llama.cpp
+through the low-level bindings. The audio reaches the LLM one of two ways:
 
-    16 kHz float32 PCM -> mtmd_bitmap_init_from_audio
-    chat-template prompt with mtmd_default_marker() where the audio goes
-    mtmd_tokenize -> mtmd_helper_eval_chunks (audio encoder + projector + LLM prefill)
-    sampling loop (llama_sampler chain) -> text pieces -> core.engines.turn_stream events
+* the mmproj reads the transcript's encoder frames (`cogaudio.audio_input`, core.ear.projector):
+  the projector runs here on the recogniser's own short-window pass and the embeddings are
+  decoded between the prompt's text (`_eval_prompt_frames`), with no second encoder run;
+* otherwise mtmd: mtmd_bitmap_init_from_audio -> mtmd_tokenize -> encoder + projector over a
+  padded 30 s window -> prefill (core.engines.mtmd_eval).
 
-An optional LoRA adapter GGUF is applied on top of the base model (llama_adapter_lora_init +
-llama_set_adapters_lora). The prompt is the one training uses (training/model/prompt.py):
-system = core.emotion.eips.system_prompt(explicit), user = the marker; earlier turns go in as text.
+Then a sampling loop -> text pieces -> core.engines.turn_stream events. A LoRA adapter GGUF is
+applied on top when given. The prompt is the one training uses (training/model/prompt.py).
+Every file is validated by core.models.manifest BEFORE llama.cpp sees it (some bad projectors
+abort the process inside clip.cpp). Native handles have one owner, freed in reverse order.
 
-Every file is validated by core.models.manifest BEFORE llama.cpp or mtmd sees it, because
-some bad projectors (an ultravox stack factor that does not divide the 30 s chunk) abort the
-process inside clip.cpp instead of failing. Native handles are owned by `_Handles` and freed
-in reverse order of creation.
-
-Perceived confidence: when the model writes its Emotion line, the logits at the label
-position are read and the probability of the first token of each of the seven labels is
-renormalised over the seven; the confidence is that share for the label the model wrote
-(0.6 when the label position could not be observed, e.g. a model that skips the format).
+Perceived emotion: with the calibrated ear (core.ear, attached by the factory) its label goes
+into the Emotion line and its probability is the confidence. Without it, the logits at the
+label position give the seven labels' first-token probabilities, renormalised (0.6 when the
+label position could not be observed, e.g. a model that skips the format).
 """
 
 from __future__ import annotations
 
 import codecs
 import ctypes
-import logging
-import math
 import threading
 import time
 from collections.abc import Iterator
@@ -37,7 +32,6 @@ from pathlib import Path
 
 import numpy as np
 
-from core.ear.ear import Hearing
 from core.ear.listener import EarListener
 from core.ear.projector import FrameProjector
 from core.emotion.eips import emotion_tag, system_prompt
@@ -45,6 +39,7 @@ from core.emotion.labels import EMOTIONS
 from core.engines.base import SAMPLE_RATE, HistoryTurn, fit_history
 from core.engines.events import Error, Event, Perceived
 from core.engines.generation import CONTINUE_TOKENS, generate_reply
+from core.engines.llama_tokens import first_tokens, label_distribution, piece_bytes, sampler_chain
 from core.engines.llm_runtime import ThreadSprint, batch_threads, default_threads, gpu_layers
 from core.engines.mtmd_eval import chunk_text_tokens, decode_embeddings, eval_chunks
 from core.engines.native_handles import NativeHandles, quiet_native_logs
@@ -55,8 +50,6 @@ from core.models.audio_tokens import n_audio_tokens, speech_tokens, tokens_per_c
 from core.models.manifest import ModelAssetError, check_adapter, check_llm, check_projector
 from core.models.manifest import audio_tail_tokens as audio_tail_tokens_of
 from core.speech.asr import SpeechRecognizer
-
-log = logging.getLogger(__name__)
 
 FALLBACK_LABEL_CONFIDENCE = 0.6
 
@@ -158,7 +151,7 @@ class AudioLLMEngine:
                 raise ModelAssetError(f"{self.llm_path} has no chat template; use an instruct/chat GGUF")
             eos = self._piece(llama_cpp.llama_vocab_eos(self._vocab))
             self._format = Jinja2ChatFormatter(template.decode(), eos_token=eos, bos_token="", add_generation_prompt=True)
-            self._label_tokens = {label: self._first_tokens(label) for label in EMOTIONS}
+            self._label_tokens = {label: first_tokens(self._tokenize, label) for label in EMOTIONS}
         except Exception:
             self.close()
             raise
@@ -210,7 +203,7 @@ class AudioLLMEngine:
         audio_tokens = 0 if pcm is None else n_audio_tokens(pcm.size, self._stack)
         prompt = self._prompt(history, audio_tokens, text) + LEAD
         # the ear first: its encoder pass is the one the transcript then reuses (core.speech.encoder_pass)
-        hearing = self._hear(pcm, timings) if pcm is not None else None
+        hearing = self.ear.hear_turn(self.asr, pcm, timings) if pcm is not None and self.ear is not None else None
         side = SideListener(self.asr, pcm, timings) if pcm is not None and self.asr is not None else None
         if pcm is not None and self._frames is not None:
             n_past = self._eval_prompt_frames(prompt, self._frames(self.asr.encode(pcm).speech))
@@ -252,7 +245,7 @@ class AudioLLMEngine:
                 if cancel.is_set() or pos[0] >= self._n_ctx - 1:
                     return
                 if not label_probs and stream.text.rstrip().lower().endswith("emotion:"):
-                    label_probs.update(self._label_distribution())
+                    label_probs.update(label_distribution(ll.llama_get_logits_ith(self._ctx, -1), self._label_tokens))
                 token = ll.llama_sampler_sample(sampler, self._ctx, -1)
                 if ll.llama_vocab_is_eog(self._vocab, token):
                     return
@@ -281,20 +274,6 @@ class AudioLLMEngine:
             ll.llama_sampler_free(sampler)
         timings["llm_ms"] = ms_since(t0) - timings["audio_prefill_ms"]
         yield from stream.finish(interrupted=cancel.is_set())
-
-    def _hear(self, pcm: np.ndarray, timings: dict[str, float]) -> Hearing | None:
-        """The ear's reading of the turn (core.ear), or None without an ear or when it fails
-        (the model's own Emotion line is then used)."""
-        if self.ear is None or self.asr is None:
-            return None
-        t0 = time.perf_counter()
-        try:
-            hearing = self.ear.hear(self.asr.encode(pcm))
-        except Exception as exc:  # the ear is an aid: its failure must not fail the turn
-            log.warning("the ear could not read this turn: %s: %s", type(exc).__name__, exc)
-            return None
-        timings["ear_ms"] = ms_since(t0)
-        return hearing
 
     def _prompt(self, history: list[HistoryTurn], audio_tokens: int, text: str | None) -> str:
         """The training prompt (system + user marker) with earlier turns as text, fitted to n_ctx."""
@@ -394,18 +373,7 @@ class AudioLLMEngine:
     # ----- small llama.cpp helpers ------------------------------------------------------
 
     def _sampler(self):
-        ll, eng = self._ll, self.options.engine
-        chain = ll.llama_sampler_chain_init(ll.llama_sampler_chain_default_params())
-        n_vocab = ll.llama_vocab_n_tokens(self._vocab)
-        ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_penalties(n_vocab, 64, 1.1, 0.0, 0.0))  # tiny models loop
-        if eng.temperature <= 0.0:
-            ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_greedy())
-        else:
-            ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_top_k(40))
-            ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_top_p(0.95, 1))
-            ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_temp(eng.temperature))
-            ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_dist(0xC06A))
-        return chain
+        return sampler_chain(self._ll, self._vocab, self.options.engine.temperature)
 
     def _decode(self, tokens: list[int], n_past: int) -> int:
         ll = self._ll
@@ -422,28 +390,7 @@ class AudioLLMEngine:
         return list(buf[: max(n, 0)])
 
     def _piece_bytes(self, token: int) -> bytes:
-        buf = ctypes.create_string_buffer(64)
-        n = self._ll.llama_token_to_piece(self._vocab, token, buf, len(buf), 0, False)
-        if n < 0:
-            buf = ctypes.create_string_buffer(-n)
-            n = self._ll.llama_token_to_piece(self._vocab, token, buf, len(buf), 0, False)
-        return buf.raw[:n]
+        return piece_bytes(self._ll, self._vocab, token)
 
     def _piece(self, token: int) -> str:
-        buf = ctypes.create_string_buffer(64)
-        n = self._ll.llama_token_to_piece(self._vocab, token, buf, len(buf), 0, True)
-        return buf.raw[: max(n, 0)].decode("utf-8", "replace")
-
-    def _first_tokens(self, label: str) -> set[int]:
-        """First token of the label as written after "Emotion:" (with and without a space)."""
-        return {toks[0] for variant in (f" {label}", label, f" {label.capitalize()}") if (toks := self._tokenize(variant))}
-
-    def _label_distribution(self) -> dict[str, float]:
-        """Softmax over the seven labels' first-token logits at the current position."""
-        ll = self._ll
-        logits = ll.llama_get_logits_ith(self._ctx, -1)
-        scores = {label: max(logits[t] for t in toks) for label, toks in self._label_tokens.items() if toks}
-        top = max(scores.values())
-        exp = {label: math.exp(s - top) for label, s in scores.items()}
-        total = sum(exp.values())
-        return {label: v / total for label, v in exp.items()}
+        return piece_bytes(self._ll, self._vocab, token, special=True).decode("utf-8", "replace")

@@ -16,7 +16,6 @@ Perceived label and confidence (uncalibrated, documented so nobody reads more in
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -26,8 +25,8 @@ import numpy as np
 
 from core.ear.listener import EarListener
 from core.emotion.eips import EIPS, emotion_tag, render_target, system_prompt
-from core.engines.base import HistoryTurn, fit_history
 from core.emotion.words_vs_voice import detect
+from core.engines.base import HistoryTurn, fit_history
 from core.engines.events import Done, Error, Event, Perceived, ReplyDelta
 from core.engines.generation import CONTINUE_TOKENS, generate_reply
 from core.engines.llm_runtime import TextLLM
@@ -35,8 +34,6 @@ from core.engines.options import EngineOptions
 from core.engines.turn_stream import LEAD, RESPONSE_HEAD, TurnStream, ms_since
 from core.speech.asr import SpeechRecognizer, Transcript
 from core.speech.cues import Cues, EmotionEstimate, EmotionFromCues, measure_cues
-
-log = logging.getLogger(__name__)
 
 LLM_LABEL_WEIGHT = 0.6
 CUE_WEIGHT = 0.4
@@ -165,14 +162,8 @@ class CascadeEngine:
 
     def _hear(self, audio: np.ndarray) -> EmotionEstimate | None:
         """The calibrated ear's reading (core.ear) on the transcript's own encoder pass, or None."""
-        if self.ear is None:
-            return None
-        try:
-            h = self.ear.hear(self.asr.encode(np.asarray(audio, dtype=np.float32).reshape(-1)))
-        except Exception as exc:  # the ear is an aid: its failure must not fail the turn
-            log.warning("the ear could not read this turn: %s: %s", type(exc).__name__, exc)
-            return None
-        return EmotionEstimate(h.label, h.intensity, h.confidence, h.probabilities, heard=True)
+        h = self.ear.hear_turn(self.asr, np.asarray(audio, dtype=np.float32).reshape(-1)) if self.ear else None
+        return EmotionEstimate(h.label, h.intensity, h.confidence, h.probabilities, heard=True) if h else None
 
     def _prompt(self, history: list[HistoryTurn], user_text: str, hint: str | None) -> tuple[str, list[str]]:
         """Chat-template prompt: system, the worked example, as much history as fits, this turn."""

@@ -8,9 +8,6 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 from training.ear.head_train import HeadConfig
 
@@ -39,21 +36,10 @@ class EarConfig:
 
 
 def load_ear_config(path: str | Path | None, overrides: list[str] | None = None) -> EarConfig:
-    data: dict[str, Any] = {}
-    if path is not None:
-        p = Path(path)
-        if not p.exists():
-            raise FileNotFoundError(f"config {p} not found; see configs/ear.yaml")
-        data = yaml.safe_load(p.read_text()) or {}
-    for item in overrides or []:
-        if "=" not in item:
-            raise ValueError(f"override {item!r} must look like key=value (for example head.C=0.1)")
-        key, value = item.split("=", 1)
-        node = data
-        *parents, leaf = key.split(".")
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = yaml.safe_load(value)
+    from training.config_files import apply_overrides, read_yaml
+
+    data = read_yaml(path, example="configs/ear.yaml") if path is not None else {}
+    data = apply_overrides(data, overrides, example="head.C=0.1")
     head = data.pop("head", None) or {}
     known = {f.name for f in dataclasses.fields(EarConfig)}
     unknown = sorted(set(data) - known)
