@@ -39,6 +39,9 @@ def test_same_loss_and_gradients_as_trl_sapo_on_the_same_batch(tmp_path, beta):
                       encoder_ffn_dim=64, projector_hidden=64)
     ours = CogAudioModel(cfg, llm, tok, build_encoder(cfg))
     llm.requires_grad_(True)  # lora_r=0 freezes the LLM; here every weight is compared
+    if beta:  # TRL builds its reference model from the policy's path: give it a local one, no hub
+        llm.save_pretrained(tmp_path / "tiny")
+        llm.config._name_or_path = str(tmp_path / "tiny")
     trainer = _trainer(llm, tok, tmp_path, beta)
     assert trainer.model is llm or getattr(trainer.model, "base_model", None) is llm or trainer.model.model is llm.model
 

@@ -8,7 +8,6 @@ scores exactly the sequences stages 1-2 trained on and llama.cpp runs.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from training.model.cogaudio import IGNORE, CogAudioModel, Segmented
 
@@ -38,8 +37,12 @@ def sample(model: CogAudioModel, prompts: list[Segmented], n: int, max_new_token
 def token_logprobs(model: CogAudioModel, examples: list[Segmented]) -> tuple[torch.Tensor, torch.Tensor]:
     """(logp, mask), both (B, L-1): log-prob of every target token at its position, and where targets are."""
     embeds, attn, labels, _ = model._assemble(examples, left_pad=False)
-    logits = model.llm(inputs_embeds=embeds, attention_mask=attn).logits[:, :-1].float()
+    logits = model.llm(inputs_embeds=embeds, attention_mask=attn).logits[:, :-1]
     target = labels[:, 1:]
     mask = target != IGNORE
-    logp = torch.gather(F.log_softmax(logits, dim=-1), 2, target.clamp(min=0).unsqueeze(-1)).squeeze(-1)
-    return logp * mask, mask
+    # only the target positions, and no full log-softmax over the vocabulary: logit - logsumexp
+    sel = logits[mask].float()
+    picked = sel.gather(1, target[mask].unsqueeze(1)).squeeze(1) - torch.logsumexp(sel, dim=-1)
+    logp = torch.zeros(mask.shape, dtype=picked.dtype, device=picked.device)
+    logp[mask] = picked
+    return logp, mask
