@@ -92,9 +92,9 @@ def evaluate_replies(data: Path, split: str, n_rows: int, systems: list[str], ou
                 answers = [json.loads(x) for x in path.read_text().splitlines()]
             else:
                 print(f"[{name}] answering {len(rows)} turns with {spec}", file=sys.stderr, flush=True)
-                answers = answer(spec, rows, wavs, max_tokens)
-                path.write_text("".join(json.dumps({"text": r["text"], "gold": r["emotion"], **a}) + "\n"
-                                        for r, a in zip(rows, answers, strict=True)))
+                answers = [{"text": r["text"], "gold": r["emotion"], **a}
+                           for r, a in zip(rows, answer(spec, rows, wavs, max_tokens), strict=True)]
+                path.write_text("".join(json.dumps(a) + "\n" for a in answers))
             turns = [ReplyTurn(a["text"], a["gold"], a["reply"], a["perceived"]) for a in answers]
             results[name] = {"system": spec, **reply_metrics(turns, embedder)}
     (out / "replies.json").write_text(json.dumps(results, indent=2))
