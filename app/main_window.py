@@ -34,8 +34,8 @@ from app.theme import apply_theme
 from app.therapist_panel import TherapistPanel
 from app.workers import TaskRunner
 from core.engines.events import Perceived
-from core.store.session_store import SessionStore, TurnRecord
 from core.settings import Settings
+from core.store.session_store import SessionStore, TurnRecord
 
 
 class MainWindow(SessionActions, QMainWindow):

@@ -32,8 +32,8 @@ import numpy as np
 from core.audio.pcm import load_audio
 from core.audio.sinks import ArraySink
 from core.audio.sources import QueueSource
-from core.conversation.frames import UserSpeechEnded, UserTurn
 from core.cli.spoken_input import speak_clips
+from core.conversation.frames import UserSpeechEnded, UserTurn
 from core.conversation.orchestrator import ConversationPipeline
 from core.settings import Settings
 from core.speech.vad import WINDOW, SileroVad

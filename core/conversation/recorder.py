@@ -16,8 +16,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from core.conversation.history import Conversation
-from core.engines.events import Done, Error, Perceived, Reasoning, ReplyDelta
 from core.conversation.frames import (
     EngineEvent,
     Interrupted,
@@ -29,7 +27,9 @@ from core.conversation.frames import (
     TurnFinished,
     UserTurn,
 )
+from core.conversation.history import Conversation
 from core.conversation.stage_framework import Frame, StageError
+from core.engines.events import Done, Error, Perceived, Reasoning, ReplyDelta
 
 log = logging.getLogger(__name__)
 
