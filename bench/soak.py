@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engine", default="cascade", choices=["auto", "cascade", "audio-llm"])
     parser.add_argument("--max-tokens", type=int, default=48, help="reply length cap (keeps turns short)")
     parser.add_argument("--max-seconds", type=float, default=0, help="stop after this long (0 = no limit); the figures say how many turns ran")
+    parser.add_argument("--no-ear", action="store_true", help="perceive without the calibrated ear (ablation)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -47,12 +48,13 @@ def main(argv: list[str] | None = None) -> int:
     from core.conversation.orchestrator import ConversationPipeline
     from core.engines.factory import create_engine
     from core.models.bundled import ASSETS
-    from core.settings import EngineSettings, Settings
+    from core.settings import EarSettings, EngineSettings, Settings
     from core.speech.tts import Speaker
     from core.store.session_store import SessionStore
 
     proc = psutil.Process()
-    settings = Settings(engine=EngineSettings(kind=args.engine, max_tokens=args.max_tokens))
+    settings = Settings(engine=EngineSettings(kind=args.engine, max_tokens=args.max_tokens),
+                        ear=EarSettings(enabled=not args.no_ear))
     audio = [load_audio(ASSETS / "samples" / f"{name}.wav") for name in SAMPLES]
     engine, speaker = create_engine(settings, args.engine), Speaker(settings.tts)
     tmp = tempfile.TemporaryDirectory(prefix="cogaudio-soak-")

@@ -44,7 +44,7 @@ def test_truncated_and_missing_files_name_the_file(tmp_path):
 def test_ear_reads_against_the_baseline():
     head = _head(d=4)
     frames = np.random.default_rng(0).normal(size=(50, 2)).astype(np.float32)
-    out = EncoderOutput(frames, 30, None)
+    out = EncoderOutput(frames, 30)
     base = VoiceBaseline(np.zeros(4), np.ones(4), k=2)
     hearing = Ear(head).hear(out, base)
     z = VoiceBaseline(np.zeros(4), np.ones(4), k=2).observe(stats_pool(frames[:30]))
