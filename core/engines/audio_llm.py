@@ -28,6 +28,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
@@ -167,8 +168,8 @@ class AudioLLMEngine:
     ) -> Iterator[Event]:
         cancel = cancel or threading.Event()
         try:
-            with self._lock:
-                yield from self._respond(audio, history, text, cancel)
+            with self._lock, ExitStack() as owned:  # what the turn starts ends with it (SideListener)
+                yield from self._respond(audio, history, text, cancel, owned)
         except Exception as exc:
             yield Error(f"the audio model failed: {type(exc).__name__}: {exc}", stage="engine")
 
@@ -189,7 +190,7 @@ class AudioLLMEngine:
 
     # ----- one turn ---------------------------------------------------------------------
 
-    def _respond(self, audio, history, text, cancel: threading.Event) -> Iterator[Event]:
+    def _respond(self, audio, history, text, cancel: threading.Event, owned: ExitStack) -> Iterator[Event]:
         ll = self._ll
         t0 = time.perf_counter()
         timings: dict[str, float] = {}
@@ -204,7 +205,7 @@ class AudioLLMEngine:
         prompt = self._prompt(history, audio_tokens, text) + LEAD
         # the ear first: its encoder pass is the one the transcript then reuses (core.speech.encoder_pass)
         hearing = self.ear.hear_turn(self.asr, pcm, timings) if pcm is not None and self.ear is not None else None
-        side = SideListener(self.asr, pcm, timings) if pcm is not None and self.asr is not None else None
+        side = owned.enter_context(SideListener(self.asr, pcm, timings)) if pcm is not None and self.asr is not None else None
         if pcm is not None and self._frames is not None:
             n_past = self._eval_prompt_frames(prompt, self._frames(self.asr.encode(pcm).speech))
         else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import threading
 
 import jiwer
 import numpy as np
@@ -104,6 +105,20 @@ def test_the_shared_prompt_prefix_is_evaluated_once(engine):
     list(engine.respond(None, [], text="Hello there."))
     list(engine.respond(None, [], text="Hello there."))
     assert engine.last_prefix_evaluated >= 1
+
+
+def test_a_turn_that_fails_before_its_emotion_line_leaves_no_thread(engine, monkeypatch):
+    """The side transcript's thread ends with its turn even when the Emotion line is never read
+    (before: it was joined only there, so a turn that failed earlier left it running)."""
+
+    def failing(*args, **kwargs):
+        raise RuntimeError("llama_decode returned 1")  # what a failing native evaluation raises
+
+    monkeypatch.setattr(engine, "_eval_prompt", failing)
+    monkeypatch.setattr(engine, "_eval_prompt_frames", failing)
+    events = list(engine.respond(_tone(), []))
+    assert len(events) == 1 and isinstance(events[0], Error) and "llama_decode returned 1" in events[0].message
+    assert [t.name for t in threading.enumerate() if t.name == "audio-llm-asr"] == []
 
 
 def test_lora_adapter_loads_and_changes_the_output(engine, files):
