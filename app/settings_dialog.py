@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
-    QSpinBox,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -35,6 +34,7 @@ from PySide6.QtWidgets import (
 from app.audio_devices import LevelProbe, list_audio_devices
 from app.crisis_panel import region_names
 from app.indicators import LevelMeter
+from app.turn_settings_box import TurnSettingsBox
 from app.voice_profile_box import VoiceProfileBox
 from core.emotion.eips import DEFAULT_PERSONA
 from core.engines.options import EngineOptions, expected_reasoning
@@ -227,12 +227,9 @@ class SettingsDialog(QDialog):
         self.vad_spin.setToolTip("Speech probability that counts as speech: lower hears quieter voices, "
                                  "higher ignores more background noise")
         form.addRow("Speech threshold (lower = more sensitive):", self.vad_spin)
-        self.silence_spin = QSpinBox()
-        self.silence_spin.setRange(100, 3000)
-        self.silence_spin.setSingleStep(50)
-        self.silence_spin.setSuffix(" ms")
-        self.silence_spin.setValue(s.vad.min_silence_ms)
-        form.addRow("End-of-turn silence:", self.silence_spin)
+        self.turn_box = TurnSettingsBox(s)  # when to answer, how patiently, what to let pass (turn.*)
+        self.silence_spin = self.turn_box.silence_spin
+        form.addRow(self.turn_box)
         self.voice_box = VoiceProfileBox(s)  # the ear: heard against the person's own voice (core.ear)
         self.voice_box.forgotten.connect(self.voice_forgotten)
         form.addRow(self.voice_box)
@@ -292,6 +289,7 @@ class SettingsDialog(QDialog):
         data["vad"].update(threshold=round(self.vad_spin.value(), 2), min_silence_ms=self.silence_spin.value())
         data["safety"].update(region=self.region_combo.currentData())
         data["ear"] = self.voice_box.values(self.original.ear)
+        data["turn"] = self.turn_box.values(self.original.turn)
         data.update(data_dir=self._path_or_none(self.data_edit), theme=self.theme_combo.currentData(),
                     font_scale=round(self.font_spin.value(), 2))
         try:

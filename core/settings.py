@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 APP_NAME = "cogaudio"
 SCHEMA_VERSION = 1
@@ -67,6 +67,15 @@ class TurnSettings(_Section):
     backchannel_max_ms: int = Field(
         1000, ge=0, le=3000, description="during a reply, a sound of the person's shorter than this whose words "
         "are a backchannel ('mm-hm', 'yeah') or none (a cough) does not stop it (0: any speech stops it)")
+
+    @model_validator(mode="after")
+    def _waits_in_order(self) -> TurnSettings:
+        # the policy waits min_wait_ms for a finished turn and max_wait_ms for an unfinished one;
+        # the other way round it would answer unfinished turns sooner than finished ones
+        if self.min_wait_ms > self.max_wait_ms:
+            raise ValueError(f"min_wait_ms ({self.min_wait_ms}) must not be longer than max_wait_ms "
+                             f"({self.max_wait_ms}); shorten the first or lengthen the second")
+        return self
 
 
 class EngineSettings(_Section):
