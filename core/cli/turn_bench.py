@@ -156,6 +156,22 @@ class _ReadyAt(Future):
         return self._clock() >= self._ready_at
 
 
+class StreamClockExecutor:
+    """An executor for replays: runs at once; each result counts as done after its compute time
+    in stream time (as a worker beside the listener would deliver it)."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+
+    def submit(self, fn, *args) -> Future:
+        t0 = time.perf_counter()
+        value = fn(*args)
+        return _ReadyAt(value, self._clock() + time.perf_counter() - t0, self._clock)
+
+    def shutdown(self, **_) -> None:
+        pass
+
+
 def ready_at(transcribe: Callable[[np.ndarray], object] | None, clock: Callable[[], float]):
     """A transcribe_ahead for replays: runs now, counts as done after its compute time in stream time."""
     def ahead(audio: np.ndarray) -> Future | None:

@@ -48,6 +48,7 @@ import numpy as np
 
 from core.audio.sinks import ArraySink
 from core.conversation.backchannel_voice import BackchannelVoice
+from core.conversation.backchannels import BACKCHANNEL_PROMPT
 from core.conversation.end_of_turn import EndOfTurnPolicy
 from core.conversation.frames import (
     Backchannel,
@@ -127,7 +128,8 @@ class ConversationPipeline:
         self.turn_taking = TurnTaking(
             settings, self.policy, lambda: next(self._turn_ids), transcribe_ahead=self._transcribe_ahead,
             close_utterance=self._close_utterance, replying=lambda: bool(self.active_turns),
-            speaking=self.speaking, barge_in=barge_in)
+            speaking=self.speaking, barge_in=barge_in,
+            reread=self._reread_burst if getattr(engine, "asr", None) is not None else None)
         self.backchannel = BackchannelVoice(speaker, self.sink, self.speaking, BACKCHANNELS)
 
     def _cancel_for(self, turn: int) -> threading.Event:
@@ -307,6 +309,11 @@ class ConversationPipeline:
         if not self.settings.asr.prefetch:
             return None
         return self.engine.prefetch(audio)  # the transcript starts while the end is a guess
+
+    def _reread_burst(self, audio: np.ndarray):
+        """A short sound over the reply read again, primed for backchannels (turn-taking's worker
+        runs it; core.conversation.backchannels)."""
+        return self.engine.asr.transcribe(audio, prompt=BACKCHANNEL_PROMPT)
 
     def _close_utterance(self) -> None:
         if self.vad is not None:

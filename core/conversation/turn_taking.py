@@ -27,7 +27,9 @@ pause its voice at once (VoicePaused), which is all a real interruption needs wi
 Then the stage listens: a sound that stops before `turn.backchannel_max_ms` of speech and
 whose words (the same prefetched transcript) are a backchannel ("mm-hm", "uh-huh", "yeah") or
 nothing (a cough) lets the reply go on from where it paused; other words ("wait", "no") or
-speech that goes on past it are an interruption (BargeIn: the turn is cut). Why pause first: in the first 200 ms a hummed "mm-hm"
+speech that goes on past it are an interruption (BargeIn: the turn is cut); words that are
+neither are read a second time, primed for backchannels, before deciding
+(core.conversation.backchannels, `reread`). Why pause first: in the first 200 ms a hummed "mm-hm"
 and a "hold on" look alike (Silero calls both speech; a back vowel has as little energy above
 1 kHz as a hum), so no decision taken that early can be both fast and right. An agitated
 person (or backchannel_max_ms 0) cuts the reply at once. Speech while the reply is still being
@@ -37,7 +39,6 @@ prepared (nothing playing yet) cuts it at SpeechStarted.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -46,6 +47,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.audio.pcm import SAMPLE_RATE
+from core.conversation.backchannels import needs_second_reading, verdict
 from core.conversation.end_of_turn import Decision, EndOfTurnPolicy, Mood, hesitant, mood_for
 from core.conversation.frames import (
     Backchannel,
@@ -76,20 +78,7 @@ log = logging.getLogger(__name__)
 ONSET_WINDOWS = 2  # windows of speech (>= vad.threshold) that pause the reply's voice (~64 ms)
 HESITATION_S = 0.2  # a pause at least this long inside a turn counts towards sounding hesitant
 WORDS_PATIENCE_MS = 1500  # a paused reply waits this long at most for a short burst's words (busy CPU)
-INTERRUPT_CUES = frozenset(
-    "wait stop no nope hold hang sorry excuse but actually listen hey what why how please pause enough shut".split())
-BACKCHANNEL = re.compile(r"m+|h+m+|m+h+m+|u+h+|h+u+h+|uhhuh|a+h+|o+h+|yeah|yep|yes|okay|ok|right|sure|see|i|got|it")
 BACKCHANNELS = ("Mm.", "I'm here.")
-
-
-def is_backchannel(text: str) -> bool:
-    """Words that keep the listener listening ("mm-hm", "uh-huh", "yeah", "okay"), or none at all;
-    also one or two words without an interruption cue: the recogniser (tiny.en) hears a hummed
-    "mm-hm" as "MMA Chen" or "Damn." often enough that short words must name the interruption."""
-    words = re.sub(r"[^a-z' ]+", " ", re.sub(r"[-.]", "", text.lower())).split()  # "M.H.M.", "mm-hmm"
-    if all(BACKCHANNEL.fullmatch(w) for w in words):
-        return True
-    return len(words) <= 2 and not any(w.strip("'") in INTERRUPT_CUES for w in words)
 
 
 @dataclass
@@ -97,6 +86,7 @@ class _Utterance:
     audio: np.ndarray | None = None  # the utterance at its latest SpeechQuieted
     speech_end_s: float = 0.0
     words: Future | None = None
+    second_reading: Future | None = None  # of a short burst over the reply (core.conversation.backchannels)
     prosody: Future | None = None  # of a FinalProsody
     p: float | None = None  # p(complete), once the words are in
     reasons: list[str] = field(default_factory=list)
@@ -128,7 +118,7 @@ class TurnTaking(Stage):
                  close_utterance: Callable[[], None] = lambda: None,
                  replying: Callable[[], bool] = lambda: False, speaking: Callable[[], bool] = lambda: False,
                  barge_in: bool = True, measure_prosody: Callable[[np.ndarray], FinalProsody] = measure_final_prosody,
-                 executor=None) -> None:
+                 executor=None, reread: Callable[[np.ndarray], object] | None = None) -> None:
         self.settings = settings
         self.policy = policy
         self._new_turn = new_turn
@@ -138,6 +128,7 @@ class TurnTaking(Stage):
         self._speaking = speaking
         self.barge_in = barge_in
         self._measure = measure_prosody
+        self._reread = reread  # a burst's second reading, primed for backchannels (on the worker below)
         # Praat's pitch tracker takes 10-100 ms on a busy 2-core CPU: off the listener thread,
         # on one worker that this stage owns and joins (close()).
         self._analysis = executor or ThreadPoolExecutor(max_workers=1, thread_name_prefix="final-prosody")
@@ -199,7 +190,7 @@ class TurnTaking(Stage):
         u = self._utt
         u.audio, u.speech_end_s = ev.audio, ev.speech_end_s
         u.p, u.reasons, u.text = None, [], None
-        u.words = None
+        u.words = u.second_reading = None
         if self.settings.turn.smart_end:
             if self._transcribe_ahead is not None and ev.audio is not None:
                 u.words = self._transcribe_ahead(ev.audio)
@@ -209,7 +200,7 @@ class TurnTaking(Stage):
         u = self._utt
         if ev.silence_s >= HESITATION_S:  # not the gaps between words
             u.pauses += 1
-        u.words, u.p = None, None
+        u.words, u.second_reading, u.p = None, None, None
         if u.held is not None:
             push(TurnRetracted(u.held))
             u.held = None
@@ -350,23 +341,38 @@ class TurnTaking(Stage):
             self._barge(push, f"the person went on past a backchannel's {s.backchannel_max_ms} ms")
 
     def _judge_burst(self, ev: SpeechPaused, push: Push) -> None:
-        """A burst over the reply went quiet: a backchannel lets the reply go on, words cut it."""
-        words = self._utt.words
-        if words is None:  # no recogniser: its shortness is all we know
+        """A burst over the reply went quiet: a backchannel lets the reply go on, words cut it;
+        words that are neither are read again, primed for backchannels, before deciding."""
+        u = self._utt
+        if u.words is None:  # no recogniser: its shortness is all we know
             self._burst_over(push, "a short sound over the reply")
             return
-        if not words.done():
+        first = self._text(u.words)
+        if first is not None and self._reread is not None and u.audio is not None and needs_second_reading(first):
+            if u.second_reading is None:
+                u.second_reading = self._analysis.submit(self._reread, u.audio)
+            second = self._text(u.second_reading)
+        else:
+            second = ""  # not needed
+        if first is None or second is None:  # still reading
             if ev.silence_s * 1000.0 >= WORDS_PATIENCE_MS:
                 self._burst_over(push, "a short sound over the reply (its words were late)")
             return
-        try:
-            text = getattr(words.result(), "text", "") or ""
-        except Exception:
-            text = ""
-        if is_backchannel(text):
-            self._burst_over(push, f"a backchannel ({text.strip() or 'no words'})")
+        go_on, why = verdict(first, second if u.second_reading is not None else None)
+        if go_on:
+            self._burst_over(push, why)
         else:
-            self._barge(push, f"a short interruption: {text.strip()!r}")
+            self._barge(push, why)
+
+    @staticmethod
+    def _text(words: Future) -> str | None:
+        """A reading's text once it is in (a failed reading counts as no words); None until then."""
+        if not words.done():
+            return None
+        try:
+            return getattr(words.result(), "text", "") or ""
+        except Exception:
+            return ""
 
     def _barge(self, push: Push, why: str) -> None:
         b = self._burst

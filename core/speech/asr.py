@@ -47,6 +47,11 @@ class Transcript:
     words: list[Word] = field(default_factory=list)
     language: str | None = None
     duration_s: float = 0.0
+    # Whisper's own confidence (None when not computed): the mean log-probability of the
+    # decoded tokens and the probability of "no speech" (turn-taking tells a hummed "mm-hm"
+    # that tiny.en turns into a sentence from real words by them)
+    avg_logprob: float | None = None
+    no_speech_prob: float | None = None
 
 
 class ASRError(RuntimeError):
@@ -89,18 +94,20 @@ class SpeechRecognizer:
     def prefetch_started(self) -> int:
         return self._prefetch.started
 
-    def transcribe(self, audio: np.ndarray, words: bool = False) -> Transcript:
+    def transcribe(self, audio: np.ndarray, words: bool = False, prompt: str | None = None) -> Transcript:
         """Transcribe 16 kHz mono float32 PCM. Empty or silent audio gives an empty transcript.
 
-        `words=True` asks for word timestamps (the full faster-whisper path, slower)."""
-        if not words:
+        `words=True` asks for word timestamps (the full faster-whisper path, slower). `prompt`
+        is Whisper's "previous text": the decoder spells what it hears in that text's style
+        (with "Mm-hmm. Uh-huh." a hum comes out as a hum, not as a sentence)."""
+        if not words and prompt is None:
             ahead = self._prefetch.take(audio)
             if ahead is not None:
                 try:
                     return ahead.result()
                 except Exception:  # the background run failed: run it here, where errors are reported
                     pass
-        return self._transcribe(audio, words)
+        return self._transcribe(audio, words, prompt)
 
     @property
     def encoder_name(self) -> str:
@@ -116,13 +123,13 @@ class SpeechRecognizer:
     def close(self) -> None:
         self._prefetch.close()
 
-    def _transcribe(self, audio: np.ndarray, words: bool = False) -> Transcript:
+    def _transcribe(self, audio: np.ndarray, words: bool = False, prompt: str | None = None) -> Transcript:
         audio = np.asarray(audio, dtype=np.float32).reshape(-1)
         duration = audio.size / SAMPLE_RATE
         if audio.size < SAMPLE_RATE // 10:
             return Transcript("", [], self.settings.language, duration)
         if self.settings.short_context and not words and duration <= SHORT_MAX_S:
-            return self._transcribe_short(audio, duration)
+            return self._transcribe_short(audio, duration, prompt)
         # Greedy decoding (beam 1): on a 2-core CPU beam search doubles the time for little gain
         # on short conversational turns. The VAD already cut the turn, so no second VAD pass.
         segments, info = self._model.transcribe(
@@ -132,17 +139,24 @@ class SpeechRecognizer:
             word_timestamps=words,
             condition_on_previous_text=False,
             vad_filter=False,
+            initial_prompt=prompt,
         )
         words: list[Word] = []
         texts: list[str] = []
+        logprobs: list[float] = []
+        no_speech: list[float] = []
         for seg in segments:
             texts.append(seg.text.strip())
+            logprobs.append(seg.avg_logprob)
+            no_speech.append(seg.no_speech_prob)
             for w in seg.words or []:
                 words.append(Word(w.word.strip(), float(w.start), float(w.end), float(w.probability)))
         text = " ".join(t for t in texts if t)
-        return Transcript(text, words, info.language, duration)
+        return Transcript(text, words, info.language, duration,
+                          round(float(np.mean(logprobs)), 3) if logprobs else None,
+                          round(float(np.mean(no_speech)), 3) if no_speech else None)
 
-    def _transcribe_short(self, audio: np.ndarray, duration: float) -> Transcript:
+    def _transcribe_short(self, audio: np.ndarray, duration: float, prompt: str | None = None) -> Transcript:
         """One greedy decode over a mel window just longer than the turn (see the module doc)."""
         from faster_whisper.tokenizer import Tokenizer
         from faster_whisper.transcribe import get_suppressed_tokens
@@ -155,16 +169,17 @@ class SpeechRecognizer:
                 language=(self.settings.language or "en") if multilingual else "en",
             )
         tokenizer = self._tokenizer
-        prompt = model.get_prompt(tokenizer, [], without_timestamps=True)
+        previous = tokenizer.encode(" " + prompt.strip()) if prompt else []
+        prompt_tokens = model.get_prompt(tokenizer, previous, without_timestamps=True)
         encoded = self.encoder.encode(audio).storage
         # A turn cannot hold more than ~6 words (~10 tokens) a second; the cap stops a rare
         # repetition loop from running to Whisper's 448-token limit.
         max_new = int(12 * duration) + 10
         result = model.model.generate(
             encoded,
-            [prompt],
+            [prompt_tokens],
             beam_size=1,
-            max_length=min(model.max_length, len(prompt) + max_new),
+            max_length=min(model.max_length, len(prompt_tokens) + max_new),
             return_scores=True,
             return_no_speech_prob=True,
             suppress_blank=True,
@@ -178,4 +193,5 @@ class SpeechRecognizer:
         if result.no_speech_prob > 0.9 or (result.no_speech_prob > 0.6 and avg_logprob < -1.0):
             return Transcript("", [], self.settings.language, duration)
         text = tokenizer.decode(tokens).strip()
-        return Transcript(text, [], self.settings.language, duration)
+        return Transcript(text, [], self.settings.language, duration, round(float(avg_logprob), 3),
+                          round(float(result.no_speech_prob), 3))

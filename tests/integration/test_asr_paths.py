@@ -83,3 +83,27 @@ def test_a_prefetched_transcript_serves_the_turn_that_follows(tmp_path):
         assert jiwer.wer(SENTENCES[1].lower().strip("."), moved_on.text.lower().strip(".")) <= 0.35
     finally:
         asr.close()
+
+
+def test_a_primed_reading_spells_a_hum_as_one_and_leaves_words_alone(recognizers, tmp_path):
+    """`prompt` is Whisper's previous text: primed with backchannel spellings, a hum reads as a
+    backchannel (core.conversation.backchannels), a sentence reads as the same words; both
+    readings carry Whisper's confidence."""
+    from core.conversation.backchannels import BACKCHANNEL_PROMPT, is_backchannel
+
+    short, padded = recognizers
+    wav = tmp_path / "hum.wav"
+    subprocess.run(["espeak-ng", "-v", "en-us+f4", "-w", str(wav), "Mhm."], check=True)
+    hum = load_audio(wav)
+    for asr in (short, padded):
+        primed = asr.transcribe(hum, prompt=BACKCHANNEL_PROMPT)
+        assert is_backchannel(primed.text), primed.text
+        assert primed.avg_logprob is not None and primed.avg_logprob <= 0.0 and 0.0 <= primed.no_speech_prob <= 1.0
+    said = _speak(tmp_path, SENTENCES[0], "p")
+    plain = short.transcribe(said)
+    hits = short.prefetch_hits
+    short.prefetch(said)
+    primed = short.transcribe(said, prompt=BACKCHANNEL_PROMPT)
+    assert short.prefetch_hits == hits  # a primed reading never stands in for (or takes) the turn's transcript
+    norm = lambda s: s.lower().replace(".", "").replace(",", "")  # noqa: E731
+    assert jiwer.wer(norm(plain.text), norm(primed.text)) <= 0.2, (plain.text, primed.text)

@@ -51,7 +51,7 @@ class Harness:
     """One stage with a words Future per pause that the test resolves (or not)."""
 
     def __init__(self, settings: Settings | None = None, words: str | None = "", prosody: FinalProsody = FALL,
-                 speaking: bool = False, replying: bool = False) -> None:
+                 speaking: bool = False, replying: bool = False, reread=None, executor=None) -> None:
         self.settings = settings or Settings()
         self.words = words
         self.closed = 0
@@ -60,7 +60,8 @@ class Harness:
         policy = EndOfTurnPolicy(self.settings.turn, self.settings.vad.min_silence_ms, MODEL)
         self.stage = TurnTaking(self.settings, policy, lambda: next(self.turns), transcribe_ahead=self._ahead,
                                 close_utterance=self._close, replying=lambda: self.replying,
-                                speaking=lambda: self.speaking, measure_prosody=lambda audio: prosody)
+                                speaking=lambda: self.speaking, measure_prosody=lambda audio: prosody,
+                                reread=reread, executor=executor)
 
     def _ahead(self, audio):
         if self.words is None:
@@ -284,13 +285,108 @@ def test_late_words_let_a_finished_sounding_voice_end_the_turn_at_the_fixed_wind
     assert any("the words were late" in r for r in reasons["falling"])
 
 
+class HeldWorker:
+    """The stage's worker, run when the test says (`finish`), so the timeline decides, not a scheduler."""
+
+    def __init__(self) -> None:
+        self.jobs: list[tuple[Future, object, tuple]] = []
+
+    def submit(self, fn, *args) -> Future:
+        f = Future()
+        self.jobs.append((f, fn, args))
+        return f
+
+    def finish(self) -> None:
+        for f, fn, args in self.jobs:
+            if not f.done():
+                f.set_result(fn(*args))
+
+    def shutdown(self, **_) -> None:
+        pass
+
+
+class Reread:
+    """The second, backchannel-primed reading: what the recogniser makes of the burst then."""
+
+    def __init__(self, text: str) -> None:
+        self.text, self.audio = text, []
+
+    def __call__(self, audio):
+        self.audio.append(audio.size)
+        return Transcript(self.text)
+
+
+def burst_over_reply(n_pauses: int = 40, onset: float = 10.0):
+    """A ~0.4 s sound over the reply, then silence, as the VAD reports it."""
+    audio = np.full(6400, 0.1, np.float32)
+    events = onsets(12, onset) + [SpeechStarted(onset + 8 * W, onset), SpeechQuieted(onset + 0.4, onset + 0.38, audio)]
+    return events + [SpeechPaused(onset + 0.4 + k * W, onset + 0.38, k * W) for k in range(2, n_pauses)]
+
+
+def test_a_hum_heard_as_a_sentence_is_read_again_and_lets_the_reply_go_on():
+    worker, reread = HeldWorker(), Reread("Mm-hmm.")
+    h = Harness(words="And make him...", speaking=True, replying=True, reread=reread, executor=worker)
+    events = burst_over_reply()
+    frames = run_stage(h.stage, events[:20])  # quiet for a while: the second reading is not in yet
+    assert [type(f) for f in frames] == [VoicePaused] and frames[0].paused  # the voice waits, nothing is decided
+    worker.finish()
+    assert reread.audio == [6400]  # the burst's own audio was read again, once
+    frames = h.run(events[20:])
+    assert not any(isinstance(f, (BargeIn, UserTurn, UserSpeechStarted)) for f in frames)
+    assert [f.paused for f in frames if isinstance(f, VoicePaused)] == [False]
+    assert "read again as 'Mm-hmm.'" in frames[0].reason and h.stage.ignored_bursts == 1
+
+
+def test_words_that_stay_words_on_the_second_reading_cut_the_reply():
+    worker = HeldWorker()
+    h = Harness(words="And then I can.", speaking=True, replying=True, reread=Reread("And then I can."),
+                executor=worker)
+    events = burst_over_reply()
+    run_stage(h.stage, events[:20])
+    worker.finish()
+    frames = run_stage(h.stage, events[20:22])
+    assert [type(f) for f in frames][:2] == [UserSpeechStarted, BargeIn] and "And then I can." in frames[1].detail
+    h.stage.close()
+
+
+def test_words_that_name_an_interruption_are_never_read_again():
+    reread = Reread("Mm-hmm.")
+    h = Harness(words="No, not that.", speaking=True, replying=True, reread=reread, executor=HeldWorker())
+    frames = h.run(burst_over_reply(20))
+    assert any(isinstance(f, BargeIn) for f in frames) and reread.audio == []
+
+
+def test_a_second_reading_that_never_comes_lets_the_reply_go_on_after_the_words_patience():
+    h = Harness(words="And make him...", speaking=True, replying=True, reread=Reread("Mm-hmm."), executor=HeldWorker())
+    frames = h.run(burst_over_reply(60))  # never finished: ~1.9 s of silence
+    assert not any(isinstance(f, BargeIn) for f in frames)
+    assert [f.paused for f in frames if isinstance(f, VoicePaused)] == [True, False]
+    assert "late" in frames[-1].reason
+
+
+@pytest.mark.parametrize("first, second, go_on", [
+    ("And make him...", "Mm-hmm.", True), ("and I can", "Mm-hmm. Mm-hmm.", True),
+    ("And make him...", None, False),  # no second reading (no recogniser): the words stand
+    ("And then I can.", "And then I can.", False), ("Wait.", "Mm-hmm.", False),
+    ("Hold on a second.", "Mm-hmm.", False), ("Mm-hmm.", None, True), ("M&H M", None, True),
+    ("and the Meacham.", "And the Mm-hmm.", True),  # a hum in a short primed reading
+    ("And then I can.", "And then I can, mm, say it.", False),  # five words: speech, not a hum
+    ("Hold it.", "Hold it, mm.", False),
+    ("Mm, not really.", "Mm, not really.", False),  # a hum, then words: speech
+    ("Tanyong", "Hang on.", False), ("Damn.", "Damn.", True), ("Damn.", None, True)])  # short words: read again
+def test_the_verdict_from_both_readings(first, second, go_on):
+    from core.conversation.backchannels import verdict
+
+    assert verdict(first, second)[0] is go_on
+
+
 @pytest.mark.parametrize("text, expected", [
     ("Mm-hmm.", True), ("Uh-huh.", True), ("Yeah.", True), ("Okay.", True), ("", True), ("I see.", True),
     ("MMA Chen", True), ("Damn.", True), ("M.H.M.", True),  # what tiny.en makes of hums
     ("Wait.", False), ("Stop, please.", False), ("No, that's not it.", False), ("Hold on.", False),
     ("Sorry, can I say something?", False), ("And make him do it", False)])
 def test_what_counts_as_a_backchannel(text, expected):
-    from core.conversation.turn_taking import is_backchannel
+    from core.conversation.backchannels import is_backchannel
 
     assert is_backchannel(text) is expected
 
