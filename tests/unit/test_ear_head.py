@@ -78,3 +78,43 @@ def test_temperature_fit_softens_overconfident_logits():
     logits[np.arange(2000), y] += 1.0
     t = fit_temperature(logits * 5, y)  # the same logits made 5x overconfident
     assert 3.5 < t < 6.5
+
+
+def _corpus_table(seed: int, corpora=("a", "b", "c", "d"), n=120, d=8):
+    """Real-corpus-like rows: every corpus puts the same 4 emotions in a partly different place
+    (the class means move by a corpus-specific offset), 3 speakers each."""
+    from training.ear.table import STR_COLUMNS, Table
+
+    rng = np.random.default_rng(seed)
+    labels = ["neutral", "happy", "sad", "angry"]
+    means = rng.normal(scale=2.0, size=(len(labels), d))
+    xs, cols = [], {k: [] for k in STR_COLUMNS}
+    for c in corpora:
+        shift = rng.normal(scale=1.6, size=(len(labels), d))
+        for i in range(n):
+            k = i % len(labels)
+            xs.append(means[k] + shift[k] + rng.normal(size=d))
+            meta = {"id": f"{c}/{i}", "corpus": c, "speaker": f"{c}-{i % 3}", "label": labels[k], "intensity": "",
+                    "language": "", "split": "corpus", "kind": "real", "text": "", "text_emotion": "", "augment": ""}
+            for key in STR_COLUMNS:
+                cols[key].append(meta[key])
+    return Table(np.array(xs, np.float32), {k: np.array(v) for k, v in cols.items()})
+
+
+def test_cross_corpus_calibration_tempers_a_head_for_an_unseen_corpus():
+    from training.ear.head_train import HeadConfig, predict, train_head
+
+    table = _corpus_table(0)
+    train, unseen = table.subset(table.corpus != "d"), table.subset(table.corpus == "d")
+    val = train.subset(np.isin(train.speaker, ["a-0", "b-0", "c-0"]))  # held-out speakers of seen corpora
+    fit = train.subset(~np.isin(train.speaker, ["a-0", "b-0", "c-0"]))
+    heads = {how: train_head(fit, val, HeadConfig(C=1.0, calibration=how, session_orders=0), "x")
+             for how in ("validation", "cross-corpus")}
+    # seen corpora's voices are easy; a corpus never heard is not: the cross-corpus fit is softer ...
+    assert heads["cross-corpus"].temperature > 1.3 * heads["validation"].temperature
+    # ... and its confidence closer to its accuracy on the unseen corpus
+    ece = {how: expected_calibration_error(restrict(predict(h, unseen, "single"), ["neutral", "happy", "sad", "angry"]),
+                                           unseen.y) for how, h in heads.items()}
+    assert ece["cross-corpus"] < ece["validation"]
+    with pytest.raises(ValueError, match="calibration"):
+        train_head(fit, val, HeadConfig(calibration="magic"), "x")

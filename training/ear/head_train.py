@@ -34,6 +34,11 @@ class HeadConfig:
     short_session: int = 8  # every other replay restarts the baseline every this many turns
     seed: int = 0
     max_iter: int = 3000
+    # "cross-corpus": the temperature is fitted on each real training corpus as read by a head trained
+    # without it (plus the validation rows), i.e. on the condition the app meets: a voice, language and
+    # microphone it never heard. "validation": on the validation rows alone (synthetic LIME voices,
+    # which are far easier and leave the head overconfident on real speech).
+    calibration: str = "cross-corpus"
 
 
 def cell_weights(table: Table) -> np.ndarray:
@@ -84,9 +89,35 @@ def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
     return float(minimize_scalar(nll, bounds=(0.05, 20.0), method="bounded").x)
 
 
+def _readings(table: Table, base: VoiceBaseline, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(features, labels): `table` in session and single-turn, the two readings the app makes."""
+    z, _ = in_session(table.pooled, table.speaker, base, seed=seed)
+    return np.concatenate([z, single_turn(table.pooled, base)]), np.tile(table.y, 2)
+
+
+def held_out_corpus_logits(train: Table, cfg: HeadConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Logits of every real corpus of `train` from a head fitted without it (its original clips,
+    both readings). Empty when fewer than two real corpora are present."""
+    real = sorted(c for c in set(train.corpus.tolist()) if c != "lime")
+    logits, labels = [], []
+    if len(real) < 2:
+        return np.zeros((0, len(EMOTIONS))), np.zeros(0, np.int64)
+    for c in real:
+        rest = train.subset(train.corpus != c)
+        mu0, var0 = population_prior(rest.pooled[rest.augment == ""])
+        base = VoiceBaseline(mu0, var0, cfg.prior_turns)
+        coef, bias = _fit(*training_views(rest, base, cfg), len(EMOTIONS), cfg)
+        z, y = _readings(train.subset((train.corpus == c) & (train.augment == "")), base, cfg.seed)
+        logits.append(z @ coef.T + bias)
+        labels.append(y)
+    return np.concatenate(logits), np.concatenate(labels)
+
+
 def train_head(train: Table, val: Table | None, cfg: HeadConfig, encoder: str) -> EmotionHead:
     if len(train) == 0:
         raise ValueError("no training rows: build the feature table first (cogaudio-train ear features)")
+    if cfg.calibration not in ("cross-corpus", "validation"):
+        raise ValueError(f"head.calibration must be 'cross-corpus' or 'validation', not {cfg.calibration!r}")
     originals = train.augment == ""
     mu0, var0 = population_prior(train.pooled[originals])
     base = VoiceBaseline(mu0, var0, cfg.prior_turns)
@@ -106,11 +137,17 @@ def train_head(train: Table, val: Table | None, cfg: HeadConfig, encoder: str) -
         bi = np.array([0.0, 1.0, 0.0], np.float32)
 
     head = EmotionHead(encoder, mu0.astype(np.float32), var0.astype(np.float32), coef, bias, wi, bi, 1.0, cfg.prior_turns)
+    logits, labels = [], []
     if val is not None and len(val):
-        z, _ = in_session(val.pooled, val.speaker, base, seed=cfg.seed)
-        zs = single_turn(val.pooled, base)
-        logits = np.concatenate([z, zs]) @ coef.T + bias
-        t = fit_temperature(logits, np.tile(val.y, 2))
+        z, yv = _readings(val, base, cfg.seed)
+        logits.append(z @ coef.T + bias)
+        labels.append(yv)
+    if cfg.calibration == "cross-corpus":
+        lc, yc = held_out_corpus_logits(train, cfg)
+        logits.append(lc)
+        labels.append(yc)
+    if sum(len(v) for v in labels):
+        t = fit_temperature(np.concatenate(logits), np.concatenate(labels))
         head = EmotionHead(encoder, head.mu0, head.var0, coef, bias, wi, bi, t, cfg.prior_turns)
     return head
 
