@@ -22,6 +22,11 @@ from core.models.bundled import ASSETS
 PHRASINGS_PATH = ASSETS / "safety" / "phrasings.tsv"
 # Written after the patterns and the threshold were fixed; only ever scored, never used to choose.
 FRESH_PATH = ASSETS / "safety" / "phrasings-fresh.tsv"
+# A third batch's untouched half (its other half is in phrasings-extra.tsv): scored only, like FRESH_PATH.
+FRESH2_PATH = ASSETS / "safety" / "phrasings-fresh2.tsv"
+# Training-only rows: written while the patterns were being changed to catch them, so they
+# would not be an honest held-out set; the training split of phrasings.tsv is extended by them.
+EXTRA_PATH = ASSETS / "safety" / "phrasings-extra.tsv"
 HELD_OUT_EVERY = 4  # one template in four is held out
 
 

@@ -39,7 +39,7 @@ _PATTERNS: list[tuple[str, str]] = [
     ("plan_timing", r"\b(?:won'?t|wont|will\s+not)\s+be\s+alive\b|\bby\s+(?:this\s+time\s+)?tomorrow\s+i\s+(?:won'?t|wont|will\s+not)\s+be\s+(?:here|around|alive)\b"),
     ("plan_timing", r"\b(?:bridge|cliffs?|roof|building|balcony|tracks|ledge)\b.{0,40}\bjump(?:ing)?\b(?!\s+(?:in|into)\b)"),
     ("plan_timing", r"\b(?:take|taking|swallow\w*)\s+(?:the\s+whole\s+(?:bottle|packet|box)|all\s+(?:of\s+)?(?:my|the|these|them|those)\s+(?:pills|tablets|meds)\s+(?:at\s+once|tonight|when|and\s+(?:die|end|sleep)))|\bswallow\w*\s+all\s+(?:of\s+)?(?:these|them|those|my|the)\b"),
-    ("plan_timing", r"\b(?:won'?t|wont|will\s+not)\s+be\s+(?:alive|here|around)\s+(?:by\s+)?(?:tomorrow|next\s+week|much\s+longer|for\s+much\s+longer|this\s+time\s+tomorrow|any\s?more)\b|\bbe\s+around\s+(?:for\s+)?much\s+longer\b"),
+    ("plan_timing", r"\b(?:won'?t|wont|will\s+not)\s+be\s+(?:alive|here|around)\s+(?:by\s+)?(?:tomorrow|next\s+week|much\s+longer|for\s+much\s+longer|this\s+time\s+tomorrow|any\s?more)\b(?!.{0,40}\b(?:holiday|vacation|trip|away\s+(?:for|on|with)|conference|travel\w*|visiting|festival|camping))|\bbe\s+around\s+(?:for\s+)?much\s+longer\b"),
     ("plan_timing", r"\b(?:i'?ll|ill|i\s+will)\s+be\s+(?:dead|gone\s+for\s+good)\s+(?:by|before)\b|\b(?:i'?ll|ill|i\s+will)\s+be\s+gone\b.{0,30}\bfor\s+good\b"),
     ("plan_timing", r"\b(?:a|my)\s+plan\s+and\s+(?:a|the)\s+(?:time|date|day)\b"),
     ("plan_timing", r"\b(?:after|once|when|tonight|tomorrow)\b.{0,40}\bgoing\s+through\s+with\s+it\b|\bnobody\s+will\s+find\s+me\s+alive\b|\bby\s+(?:the\s+)?(?:morning|tomorrow|tonight)\s+i'?ll\s+be\s+gone\b"),
@@ -47,6 +47,8 @@ _PATTERNS: list[tuple[str, str]] = [
     ("plan_timing", rf"\b(?:plan(?:ned|ning)?|have\s+a\s+plan|got\s+a\s+plan)\s+(?:to|how\s+to|on\s+how\s+to)\s+(?:kill\s+{_SELF}|end\s+my\s+life|die)\b"),
     ("plan_timing", r"\b(?:set|picked|chosen|chose)\s+(?:a|the)\s+date\s+(?:to|when|for\s+when)\s+(?:i\s+)?(?:die|kill|end)"),
     ("plan_timing", r"\bworked\s+out\s+(?:when\s+and\s+how|how\s+and\s+when)\s+i'?m\s+(?:going\s+to|gonna)\s+die\b"),
+    ("plan_timing", r"\b(?:nobody|no\s+one|no-one)\s+(?:will|is\s+going\s+to|would)\s+(?:ever\s+)?find\s+me\b(?!\s+(?:here|in\s+time\s+for))"),
+    ("plan_timing", r"\b(?:this|that)\s+(?:is|will\s+be)\s+the\s+last\s+time\s+(?:anyone|anybody|you|they|you'?ll|you\s+all)\b.{0,20}\b(?:hear|see)\s+(?:from\s+)?me\b"),
     # preparatory acts: goodbyes, giving things away, notes, acquiring means
     ("preparatory", r"\bsuicide\s+(?:note|letter)s?\b"),
     ("preparatory", r"\bgoodbye\s+(?:letters?|notes?|videos?|messages?)\b"),
@@ -61,6 +63,12 @@ _PATTERNS: list[tuple[str, str]] = [
     ("preparatory", r"\bsa(?:y|id|ying)\s+(?:my\s+)?goodbyes?\b.{0,40}\b(?:last\s+time|forever|for\s+good|last\s+one)\b"),
     ("preparatory", r"\b(?:bought|got|buying|getting)\s+a\s+(?:rope|gun)\b.{0,45}\b(?:for\s+me|myself|to\s+(?:hang|use\s+on|shoot)\s+" + _SELF + ")"),
     ("preparatory", r"\b(?:collect|collecting|saving|saved|hoard|hoarding|stockpil\w*)\s+(?:up\s+)?(?:my\s+)?(?:sleeping\s+)?(?:pills|meds|tablets|medication|painkillers)\b"),
+    ("preparatory", r"\b(?:note|notes|letters?)\b.{0,40}\bfor\s+(?:\w+\s+){0,3}to\s+find\b"),
+    ("preparatory", r"\bwhen\s+i'?m\s+(?:not\s+(?:here|around|alive)|no\s+longer\s+(?:here|around|alive))\b|\bi\s+(?:won'?t|wont|will\s+not)\s+be\s+around\b(?!\s+(?:next|this|on|at|until|till|for\s+(?:the|a|dinner|lunch|tea)|tomorrow|today|tonight|in\s+the|over|during|later|much\s+this|when\s+you\s+(?:get|arrive)))"),
+    ("preparatory", r"\b(?:won'?t|wont|will\s+not)\s+be\s+needing\s+(?:it|them|any\s+of\s+(?:it|them)|my\s+\w+)\b.{0,20}\b(?:where\s+i'?m\s+going|any\s?more|after)\b|\bwhere\s+i'?m\s+going\b.{0,20}\b(?:won'?t|wont)\s+need\b"),
+    ("preparatory", r"\bwho\s+(?:should|will|gets?|is\s+to|can)\s+(?:get|have|take|keep)\s+(?:all\s+)?my\s+(?:things|stuff|belongings|possessions|savings|money)\b"),
+    ("preparatory", r"\b(?:say|said|saying)\s+goodbye\b.{0,50}\b(?:didn'?t|doesn'?t|don'?t|did\s+not)\s+(?:know|realise|realize|understand)\s+(?:what|why|that)\b|\b(?:say|said|saying)\s+goodbye\s+(?:to\s+\w+(?:\s+\w+)?\s+)?without\s+(?:them|him|her|anyone|anybody)\s+knowing\b"),
+    ("preparatory", r"\b(?:gave|given|giving|give|rehom\w*)\s+(?:away\s+)?my\s+(?:cat|dog|pets?|rabbit)\s+(?:away\s+)?to\s+(?:my\s+)?\w+\s+for\s+good\b"),
     # method or means
     ("method_means", rf"\b(?:hang|hanging|hanged)\s+{_SELF}\b"),
     ("method_means", r"\bslit(?:ting)?\s+my\s+(?:wrists?|throat)\b"),
@@ -73,17 +81,28 @@ _PATTERNS: list[tuple[str, str]] = [
     ("method_means", r"\b(?:can'?t\s+stop|keep|always)\s+thinking\s+about\s+(?:the|my)\s+(?:pills|tablets|rope|gun|blade|razor)\b"),
     ("method_means", r"\bcrash(?:ing)?\s+my\s+car\s+on\s+purpose\b|\bcar\s+exhaust\b|\b(?:drive|driving|crash|crashing|steer)\s+(?:my\s+car\s+)?(?:into|off)\s+(?:a|the)\s+(?:wall|tree|river|lorry|truck|bridge|cliff)\b|\bengine\s+running\s+in\s+the\s+(?:closed\s+)?garage\b"),
     ("method_means", r"\benough\s+(?:\w+\s+){1,2}(?:saved\s+|stored\s+|left\s+)?to\s+(?:end\s+it|end\s+my\s+life|die|kill\s+(?:me|myself)|make\s+it\s+stop\s+for\s+good)\b"),
+    ("method_means", r"\b(?:got|have|bought|hid|hidden|tied|keep|kept)\s+(?:a|the)\s+(?:rope|noose)\b(?!\s+(?:swing|ladder|lights?|bridge|course|toy)\b|\s+for\s+(?:the\s+)?(?:washing|tent|boat|climbing|swing|garden|gym))|\bnoose\b"),
+    ("method_means", r"\b(?:stand|standing|stood|sit|sitting|sat|lean\w*)\b.{0,30}\bedge\s+of\s+(?:the|a)\s+(?:platform|roof|cliff|bridge|building|balcony|car\s+park)\b(?!.{0,30}\b(?:view|sunset|photo|picture|enjoy\w*))"),
+    ("method_means", r"\bhow\s+easy\s+it\s+would\s+be\s+to\s+(?:just\s+)?(?:walk\s+in|jump|step\s+(?:off|out|in)|let\s+go|fall|drive\s+off|swerve|end\s+(?:it|things)|not\s+(?:be|wake|exist))\b"),
+    ("method_means", r"\b(?:pills|tablets|meds|medication|painkillers|paracetamol|acetaminophen|tylenol|ibuprofen|aspirin|codeine|tramadol|oxycodone|oxy|insulin|sertraline|citalopram|fluoxetine|prozac|zopiclone|diazepam|valium|xanax|sleeping\s+(?:pills|tablets)|antidepressants)\b.{0,30}\b(?:in\s+front\s+of\s+me|lined\s+up|counted\s+out|next\s+to\s+me|ready)\b"),
+    ("method_means", r"\b(?:prescription|(?:pills|tablets|meds|medication|painkillers|paracetamol|acetaminophen|tylenol|ibuprofen|aspirin|codeine|tramadol|oxycodone|oxy|insulin|sertraline|citalopram|fluoxetine|prozac|zopiclone|diazepam|valium|xanax|sleeping\s+(?:pills|tablets)|antidepressants))\b.{0,40}\b(?:have|got)\s+(?:more\s+than\s+)?enough\b(?!\s+(?:for\s+the\s+(?:trip|holiday|week|month)))"),
+    ("method_means", r"\buse\s+(?:it|them|that)\s+on\s+(?:me|myself|my\s?self)\b|\b(?:knife|blade|razor|gun)\s+(?:is\s+)?(?:in|right\s+here\s+in)\s+my\s+hands?\b"),
+    ("method_means", r"\b(?:took|taken|swallowed|downed|necked|had)\s+(?:a\s+(?:load|lot|bunch|handful|whole\s+\w+)|half\s+a|a\s+whole|loads|all|most|the\s+rest|like\s+\d+|\d+|\w+ty)\s+(?:of\s+)?(?:my\s+|the\s+|her\s+|his\s+)?(?:\w+\s+)?(?:(?:pills|tablets|meds|medication|painkillers|paracetamol|acetaminophen|tylenol|ibuprofen|aspirin|codeine|tramadol|oxycodone|oxy|insulin|sertraline|citalopram|fluoxetine|prozac|zopiclone|diazepam|valium|xanax|sleeping\s+(?:pills|tablets)|antidepressants)|bottle|packet|box|strip)\b"),
     # self-injury
     ("self_injury", r"\bself[-\s]?(?:harm\w*|injur\w*|mutilat\w*)\b"),
     ("self_injury", r"\b(?:need|want)\s+to\s+feel\s+pain\b|\bhurt\s+myself\s+to\s+feel\b"),
     ("self_injury", r"\bonly\s+thing\s+that\s+helps\s+is\s+(?:cutting|hurting\s+myself|burning\s+myself)\b|\b(?:cutting|hurting\s+myself)\s+is\s+the\s+only\s+thing\b"),
     ("self_injury", rf"\b(?:cut|cutting|cuts|burn|burning|burned|burnt|hurt|hurting|harm|harming|hit|hitting|punch|punching|scratch\w*|starv\w*|punish\w*)\s+{_SELF}\b"),
-    ("self_injury", r"\b(?:started|start|relapsed\w*|urge\s+to|need\s+to|want\s+to|wanna)\s+(?:\w+\s+)?cut(?:ting)?\b(?!\s+(?:back|down|out|off|ties|class|corners|the))"),
+    ("self_injury", r"\b(?:started|start|relapsed\w*|urge\s+to|need\s+to|want\s+to|wanna)\s+(?:\w+\s+)?cut(?:ting)?\b(?!\s+(?:back|down|out|off|ties|class|corners|the|(?:my|his|her|their|your)\s+(?:hair|fringe|nails|hours|losses|spending|cake|grass|lawn|hedge|sandwich|meat|food)))"),
     ("self_injury", r"\bcuttin[g']?\s+(?:again|my\s+(?:arms?|legs?|wrists?|thighs?|skin))\b|\bcut\s+deeper\b|\b(?:cuts|scars)\s+i\s+(?:made|gave\s+myself)\b"),
     ("self_injury", r"\bburning\s+my\s+(?:arms?|skin|wrists?|legs?)\s+with\b|\b(?:till|until|til)\s+(?:it|i|they|my\s+\w+)\s+(?:bled|bleeds?|bruised?)\b"),
     ("self_injury", r"\b(?:fresh\s+)?cuts\s+on\s+my\s+(?:arms?|wrists?|legs?|thighs?)\b|\bfresh\s+cuts\b"),
     ("self_injury", r"\b(?:razor|blade)\s+on\s+my\s+(?:arm|wrist|leg|thigh|skin)s?\b|\bcarv(?:e|ed|ing)\s+(?:\w+\s+)?into\s+my\b"),
     ("self_injury", r"\b(?:hurt|burn|burned|burnt|cut|hit|slamm?ed|punched|scratch\w*|bang\w*)\b.{0,40}\bon\s+purpose\b"),
+    ("self_injury", r"\b(?:burn\w*|cut|cutting|scratch\w*)\s+(?:my|me)\s+(?:arms?|wrists?|legs?|thighs?|skin|stomach|hands?|body)\s+with\s+(?:a\s+|my\s+)?(?:lighter|cigarettes?|razor|blade|knife|scissors|compass|lighter|matches|iron)\b"),
+    ("self_injury", r"\brelaps\w*\b.{0,60}\b(?:blood|cuts?|cutting|bleed\w*|scars?|razor|blade)\b|\bblood\s+on\s+my\s+(?:sheets|sleeves?|bed)\b"),
+    ("self_injury", r"\b(?:until|till|til)\s+(?:it|the\s+skin|my\s+skin)\s+(?:breaks|broke|bleeds|bled|tears|tore)\b|\bdig(?:s|ging)?\s+my\s+nails\s+into\b"),
+    ("self_injury", r"\bhid(?:e|es|ing)?\s+(?:the|my)\s+(?:marks|scars|cuts|burns|bruises)\b|\blong\s+sleeves\b.{0,30}\b(?:marks|scars|cuts|burns)\b|\b(?:marks|scars|cuts|burns)\b.{0,30}\blong\s+sleeves\b"),
     # active ideation
     ("active_ideation", rf"\b(?:kill|killing|killin'?|killed|kil|off|offing|unalive|unaliving)\s+{_SELF}\b"),
     ("active_ideation", r"\b(?:i'?m|im|i\s+am)\s+ending\s+(?:it|things|my\s+life)\b(?!\s+with\b)"),
@@ -117,6 +136,11 @@ _PATTERNS: list[tuple[str, str]] = [
     ("passive_ideation", r"\b(?:disappear\w*|stop|vanish\w*)\s+(?:for\s+good|permanently|forever)\b|\bbeing\s+dead\s+would\b"),
     ("passive_ideation", r"\b(?:dying|death|being\s+dead)\s+(?:seems|sounds|feels|would\s+be|is)\s+(?:so\s+much\s+)?better\b"),
     ("passive_ideation", r"\b(?:being\s+alive|living|existing|my\s+life)\s+(?:feels|is)\s+(?:like\s+)?(?:a\s+)?(?:punishment|torture|unbearable)\b"),
+    ("passive_ideation", r"\b(?:wouldn'?t|wouldnt|would\s+not)\s+(?:even\s+)?(?:care|mind)\s+if\s+(?:the\s+(?:plane|car|bus|train)\s+(?:went\s+down|crashed)|i\s+(?:didn'?t|never)\s+(?:wake|woke|come\s+back|make\s+it)|something\s+(?:happened|bad\s+happened)\s+to\s+me)\b"),
+    ("passive_ideation", r"\b(?:envy|jealous\s+of)\s+(?:people|those|anyone|the\s+ones|everyone)\s+who\s+(?:get\s+to\s+)?(?:die|are\s+dead|died|don'?t\s+wake\s+up)\b|\bwelcome\s+death\b|\bdeath\s+would\s+be\s+(?:a\s+)?(?:welcome|relief|mercy|gift)\b"),
+    ("passive_ideation", r"\bonly\s+(?:way\s+out|escape|option|answer)\s+(?:left\s+)?(?:for\s+me\s+)?(?:is|would\s+be)\s+(?:to\s+)?(?:not\s+(?:exist|be\s+here|be\s+alive)|die|death|dying|ending\s+it|suicide|end\s+it)\b"),
+    ("passive_ideation", r"\bhop(?:e|es|ing)\s+(?:that\s+)?i\s+(?:crash|get\s+hit|don'?t\s+make\s+it|never\s+come\s+back|die)\b"),
+    ("active_ideation", r"\bend\s+(?:the|this|my)\s+pain\s+(?:forever|for\s+good|permanently|once\s+and\s+for\s+all)\b"),
     # hopelessness and burden
     ("hopelessness_burden", r"\b(?:i'?m|im|i\s+am|feel\s+like|being)\s+(?:such\s+|just\s+|nothing\s+but\s+|only\s+|a\s+huge\s+)?(?:a\s+)?burden\b"),
     ("hopelessness_burden", r"\b(?:better\s+off|happier|free|relieved)\s+(?:without\s+me|if\s+i\s+(?:was|were)(?:n'?t|\s+not)\b|if\s+i\s+was\s+gone|when\s+i'?m\s+gone)"),
@@ -133,9 +157,12 @@ _PATTERNS: list[tuple[str, str]] = [
     ("hopelessness_burden", r"\bno\s+point\s+in\s+(?:anything|any\s+of\s+it|going\s+on|living)\b"),
     ("hopelessness_burden", r"\bnothing\s+(?:left\s+)?to\s+look\s+forward\s+to\b|\bweight\s+(?:around|on)\s+(?:everyone|everybody|my\s+family)\b|\b(?:everything|life|my\s+life)\s+is\s+hopeless\b|\bi\s+feel\s+(?:so\s+)?hopeless\b"),
     ("hopelessness_burden", r"\bgiven\s+up\s+on\s+(?:life|living|everything)\b|\bcan'?t\s+live\s+with\s+(?:myself|what\s+i)\b"),
+    ("hopelessness_burden", r"\b(?:a\s+)?drain\s+on\s+(?:everyone|everybody|my\s+\w+|them|you|people|the\s+\w+)\b|\bno\s+light\s+at\s+the\s+end\s+of\s+(?:the|my|this)\s+tunnel\b"),
+    ("hopelessness_burden", r"\b(?:weight|burden|millstone)\s+(?:that\s+)?(?:everyone|everybody|they|my\s+family|people)\s+(?:is|are|has\s+to|have\s+to)\s+(?:carrying|carry|drag\w*)\b"),
+    ("hopelessness_burden", r"\b(?:i'?m|im|i\s+am|feel|feeling)\s+(?:so\s+|completely\s+|totally\s+|utterly\s+)?trapped\b(?!\s+(?:in|at|on|under|behind)\s+(?:the|a|this|traffic|work))|\bno\s+way\s+(?:this|it)\s+ends\s+well\b"),
     # danger to others: an intent (not "could") and a person as the object
     ("harm_others", rf"\b{_WILL}\s+(?:\w+\s+)?(?:kill|stab|shoot|strangle|choke|poison|murder|hurt|beat|run\s+\w+\s+over)\s+(?:him|her|them|my\s+(?:\w+\s+)?(?:ex|wife|husband|partner|boss|mum|mom|mother|dad|father|stepdad|stepfather|brother|sister|baby|son|daughter|kids?|children|teacher|coworkers?|neighbou?r)|every\s+one|everyone|somebody|someone|people|the\s+(?:guy|man|woman|people))\b(?!\s+(?:in|at)\s+the\s+(?:match|game|final|race|quiz))"),
-    ("harm_others", r"\bshoot\s+up\s+(?:my|the|a)\s+(?:school|office|work|church|mall)\b|\bgun\s+to\s+(?:school|work)\b"),
+    ("harm_others", r"\bshoot\s+up\s+(?:my|the|a|our)\s+(?:\w+\s+)?(?:school|office|work|church|mall|college|class)\b|\bgun\s+to\s+(?:school|work)\b"),
     ("harm_others", r"\burges?\s+to\s+(?:push|hurt|kill|stab|harm)\s+(?:people|someone|somebody|him|her|them|my)\b"),
     ("harm_others", r"\bburn\s+(?:his|her|their)\s+house\s+down\b|\bhow\s+i\s+would\s+kill\s+(?:him|her|them)\b"),
     ("harm_others", r"\b(?:want|wanna|feel\s+like|thought\s+about)\s+(?:to\s+)?(?:hurt|hurting|killing|kill)\s+(?:the\s+baby|my\s+baby|my\s+kids?|my\s+children|someone|somebody|anyone|people)\b"),
@@ -171,11 +198,11 @@ _MEDIA_BEFORE = re.compile(
     r"books?|novels?|poems?|plays?|lectures?|training|course|module|class|lessons?|news|study|studies|research|"
     r"talk|campaign|fundraiser|game|character|villain|hero|story|chapter|degree|thriller|drama|comedy|sitcom|"
     r"cartoon|anime|comic|detective)\b"
-    r"(?:\s+\S+){0,6}?\s+(?:about|on|called|titled|named|where|says|said|goes|sings|in\s+which)\b")
+    r"(?:\s+\S+){0,6}?\s+(?:about|on|called|titled|named|where|says|said|goes|sings|in\s+which|ends\s+with|starts\s+with|opens\s+with)\b")
 _MEDIA_SUBJECT = re.compile(r"\b(?:line\s+of\s+(?:the|a|that)\s+(?:play|song|poem|book|film|movie|show)|in\s+(?:the|my|this|that)\s+(?:show|film|movie|game|book|play|novel|series|episode|story)|"
                             r"in\s+romeo\s+and\s+juliet|the\s+(?:main\s+)?character|the\s+villain)\b")
 # Someone else speaking: "he said", "the character says", unless "I" speaks again after it
-_REPORTED = re.compile(r"\b(?!i\b)(\w+)\s+(?:said|says|told\s+\w+|asked|yelled|screamed|shouted|joked|texted|wrote|goes|sings|sang)\b(.*)$")
+_REPORTED = re.compile(r"\b(?!i\b)(\w+)\s+(?:said|says|told\s+\w+|asked|yelled|screamed|shouted|joked|texted|wrote|goes|sings|sang|talked\s+about|spoke\s+about|mentioned|described|shared)\b(.*)$")
 _FIRST_PERSON = re.compile(r"\b(?:i|i'?m|im|i'?ve|ive|i'?d|id|i'?ll|me|my)\b")
 # Someone asking: "the doctor asked if I'd ever wanted to hurt myself" (the answer is elsewhere)
 _QUESTION = re.compile(r"\b(?:asked|asks|asking|ask)\s+(?:me\s+|us\s+)?(?:if|whether|about)\b|"

@@ -9,7 +9,7 @@ import pytest
 
 from core.safety.check import SafetyCheck
 from core.safety.classifier import ClassifierError, CrisisClassifier
-from core.safety.data import load_phrasings, split
+from core.safety.data import EXTRA_PATH, FRESH2_PATH, load_phrasings, split
 from core.safety.detector import CrisisDetector, chunks
 from core.safety.patterns import CATEGORIES, find_patterns
 
@@ -69,9 +69,43 @@ def test_explicit_statements_fire_with_their_category(detector, text, category):
     "I used to cut myself but not anymore",
     'the song goes "I want to die tonight" and it is stuck in my head',
     "the nurse asked if I had any thoughts of self-harm",
+    # look-alikes of the second session's patterns
+    "I want to cut my hair really short.",
+    "In group today someone talked about their suicide attempt and it was really moving.",
+    "I bought a rope swing for the garden tree.",
+    "I won't be around next week, I'm on holiday.",
+    "The film ends with him leaving a note for his daughter to find, I sobbed.",
 ])
 def test_cancelled_contexts_do_not_fire_the_patterns(text):
     assert find_patterns(text) == []
+
+
+@pytest.mark.parametrize(("text", "category"), [
+    ("I've got the rope in the boot of my car.", "method_means"),
+    ("i swallowed half a bottle of paracetamol earlier", "method_means"),
+    ("the knife is in my hand right now and i want to use it on me", "method_means"),
+    ("i left a note on my desk for my mum to find", "preparatory"),
+    ("I recorded a video for my daughter, because I won't be around.", "preparatory"),
+    ("i dig my nails into my skin until it breaks", "self_injury"),
+    ("i feel like the only way out is to not exist", "passive_ideation"),
+    ("I'm just a drain on everyone's time and money.", "hopelessness_burden"),
+    ("I want to shoot up my old school.", "harm_others"),
+])
+def test_implicit_statements_of_the_second_batch_fire(text, category):
+    hits = find_patterns(text)
+    assert hits and hits[0].category == category, hits
+
+
+def test_the_untouched_half_never_reaches_training():
+    """phrasings-fresh2.tsv is only scored: no template or text of it is trained on or held out elsewhere."""
+    fresh2, extra, rows = load_phrasings(FRESH2_PATH), load_phrasings(EXTRA_PATH), load_phrasings()
+    assert sum(r.label for r in fresh2) >= 45 and sum(not r.label for r in fresh2) >= 45
+    seen = extra + rows
+    assert {r.template for r in fresh2}.isdisjoint({r.template for r in seen})
+    assert {r.text.lower() for r in fresh2}.isdisjoint({r.text.lower() for r in seen})
+    # the training-only rows stay out of the held-out split the targets are measured on
+    _, held = split(rows)
+    assert {r.template for r in extra}.isdisjoint({r.template for r in held})
 
 
 def test_the_classifier_catches_what_no_pattern_names(detector):

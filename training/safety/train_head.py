@@ -2,7 +2,8 @@
 
     python -m training.safety.train_head [--out assets/safety/crisis_head.npz] [--json]
 
-Reads assets/safety/phrasings.tsv, splits it by template (core.safety.data), fits a
+Reads assets/safety/phrasings.tsv, splits it by template (core.safety.data), adds the
+training-only rows of phrasings-extra.tsv to the training split, fits a
 multinomial logistic regression (scikit-learn) on the hashed n-grams of the training split
 (core.safety.features: the same function the app runs), and picks the decision threshold
 from out-of-fold scores on the training split (folds grouped by template): the threshold at
@@ -25,12 +26,16 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 
 from core.safety.classifier import HEAD_PATH, CrisisClassifier
-from core.safety.data import FRESH_PATH, Phrasing, load_phrasings, split
+from core.safety.data import EXTRA_PATH, FRESH2_PATH, FRESH_PATH, Phrasing, load_phrasings, split
 from core.safety.detector import CrisisDetector
 from core.safety.features import DIM, featurize
 from core.safety.patterns import CATEGORIES, find_patterns
 
-MAX_FPR = 0.03  # on out-of-fold training scores: the held-out target (the independent set allows 5 %)
+# On out-of-fold training scores. 0.05 is the independent set's allowance: a false alarm costs one
+# gentle message, a miss is worse. At 0.03 (the first session's choice) the threshold was 0.76; on
+# the second session's phrasings 0.68 gave out-of-fold recall 0.862 vs 0.818 and held-out FPR
+# 0.017 vs 0.008 (within the 3 % target). docs/safety.md has both.
+MAX_FPR = 0.05
 C_GRID = (3.0, 30.0)
 
 
@@ -118,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     rows = load_phrasings()
     train, held = split(rows)
+    extra = load_phrasings(EXTRA_PATH) if EXTRA_PATH.exists() else []
+    train = train + extra  # training only: never held out (see core/safety/data.py)
     pattern_hit = np.array([bool(find_patterns(r.text)) for r in train])
     # C and the threshold both come from out-of-fold scores on the training split
     trials = []
@@ -132,13 +139,15 @@ def main(argv: list[str] | None = None) -> int:
             "trained": time.strftime("%Y-%m-%d")}
     clf = as_classifier(model, chosen["threshold"], info)
     detector = CrisisDetector(clf)
-    fresh = load_phrasings(FRESH_PATH)
+    fresh, fresh2 = load_phrasings(FRESH_PATH), load_phrasings(FRESH2_PATH)
     report = {"held_out": evaluate(detector, held), "held_out_patterns_only": evaluate(CrisisDetector(None), held),
               "fresh": evaluate(detector, fresh), "fresh_patterns_only": evaluate(CrisisDetector(None), fresh),
+              "fresh2": evaluate(detector, fresh2), "fresh2_patterns_only": evaluate(CrisisDetector(None), fresh2),
               "train": evaluate(detector, train), **info, "threshold": chosen["threshold"],
               "seconds": round(time.perf_counter() - t0, 1)}
     info["held_out"] = {k: report["held_out"][k] for k in ("positives", "negatives", "recall", "fpr")}
     info["fresh"] = {k: report["fresh"][k] for k in ("positives", "negatives", "recall", "fpr")}
+    info["fresh2"] = {k: report["fresh2"][k] for k in ("positives", "negatives", "recall", "fpr")}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(args.out, weights=clf.weights.astype(np.float16), bias=clf.bias, categories=np.array(CATEGORIES),
                         threshold=np.float32(clf.threshold), info=np.array(json.dumps(info)))
@@ -146,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(report))
         return 0
     h, p = report["held_out"], report["held_out_patterns_only"]
-    print(f"phrasings: {len(rows)} ({len(train)} train, {len(held)} held out, split by template)")
+    print(f"phrasings: {len(rows)} + {len(extra)} training-only ({len(train)} train, {len(held)} held out, split by template)")
     for tr in trials:
         print(f"  C={tr['C']:<5} threshold {tr['threshold']:.2f}  out-of-fold recall {tr['oof_recall']:.3f} fpr {tr['oof_fpr']:.3f}")
     print(f"chosen C={chosen['C']} threshold {chosen['threshold']:.2f}")
@@ -164,6 +173,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  fresh missed: {text}")
     for text in f["false_alarms"]:
         print(f"  fresh false alarm: {text}")
+    f, fp = report["fresh2"], report["fresh2_patterns_only"]
+    print(f"third batch, untouched half  patterns only {fp['recall']:.3f} / {fp['fpr']:.3f}, "
+          f"patterns + classifier {f['recall']:.3f} / {f['fpr']:.3f}  ({f['positives']} / {f['negatives']})")
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.2f} MB) in {report['seconds']} s")
     return 0
 
