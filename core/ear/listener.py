@@ -17,12 +17,28 @@ from pathlib import Path
 from core.ear.baseline import VoiceBaseline
 from core.ear.ear import Ear, Hearing
 from core.ear.head import EmotionHead, HeadError
+from core.models.manifest import DEFAULT_MANIFEST, ModelAssetError, check_file, load_manifest
 from core.speech.encoder_pass import EncoderOutput
 
 log = logging.getLogger(__name__)
 
 DEFAULT_HEAD = Path(__file__).resolve().parents[2] / "assets" / "models" / "emotion-head.gguf"
 ASR_ENCODER = "whisper-tiny.en"  # the encoder whose frames the bundled ASR computes
+
+
+def _checked_default_head(manifest_path: Path = DEFAULT_MANIFEST) -> Path:
+    """The shipped head, checked against the sha256 that the embedded model's manifest lists for
+    it (a head damaged or swapped after install is refused, as the model files are)."""
+    try:
+        manifest = load_manifest(manifest_path)
+    except ModelAssetError:  # the manifest's own problems are reported by the engine that needs it
+        return DEFAULT_HEAD
+    if manifest.ear is None or manifest.ear.file is None:
+        return DEFAULT_HEAD
+    try:
+        return check_file(manifest.ear, manifest_path.parent, "emotion head")
+    except ModelAssetError as exc:
+        raise HeadError(str(exc)) from None
 
 
 class EarListener:
@@ -40,7 +56,7 @@ class EarListener:
     def load(cls, head_path: Path | None, encoder: str, profile: Path | None, adapt: bool = True) -> EarListener:
         """The ear for an ASR whose encoder is `encoder`; HeadError when the head is missing,
         damaged, or was trained on another encoder's frames."""
-        head = EmotionHead.load(Path(head_path) if head_path else DEFAULT_HEAD)
+        head = EmotionHead.load(Path(head_path) if head_path else _checked_default_head())
         if head.encoder != encoder:
             raise HeadError(f"the emotion head reads {head.encoder} frames but the speech model is {encoder}; "
                             "use the matching ASR model or retrain the head (cogaudio-train ear)")

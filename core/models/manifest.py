@@ -74,6 +74,10 @@ class LlmEntry(_Entry):
     quantization: str = "F16"
 
 
+class EarEntry(_Entry):
+    encoder: str = Field("whisper-tiny.en", description="the speech encoder whose frames the head reads")
+
+
 class ModelManifest(BaseModel):
     """The JSON manifest of one audio model pair (see docs/export.md)."""
 
@@ -87,6 +91,7 @@ class ModelManifest(BaseModel):
     adapter: AdapterEntry | None = None
     llm: LlmEntry | None = Field(None, description="the merged LLM (merged form only)")
     projector: ProjectorEntry
+    ear: EarEntry | None = Field(None, description="the calibrated emotion head (core/ear), checked like the rest")
     labels: list[str] = Field(default_factory=lambda: list(EMOTIONS))
     prompt_format_version: int = PROMPT_FORMAT_VERSION
     explicit_reasoning: bool = Field(False, description="trained to write the four EIPS steps first")
@@ -290,6 +295,11 @@ def _resolve(entry: _Entry, folder: Path, what: str, verify: bool) -> Path:
                 f"{entry.sha256[:12]}...); the file changed or is damaged: re-export or re-download it"
             )
     return path
+
+
+def check_file(entry: _Entry, folder: Path, what: str) -> Path:
+    """The file of one manifest entry, present and matching its sha256 (ModelAssetError otherwise)."""
+    return _resolve(entry, folder, what, verify=True)
 
 
 def resolve_manifest(path: Path = DEFAULT_MANIFEST, verify_checksums: bool = True) -> ManifestFiles:

@@ -118,3 +118,24 @@ def test_cross_corpus_calibration_tempers_a_head_for_an_unseen_corpus():
     assert ece["cross-corpus"] < ece["validation"]
     with pytest.raises(ValueError, match="calibration"):
         train_head(fit, val, HeadConfig(calibration="magic"), "x")
+
+
+def test_the_shipped_head_is_checked_against_the_manifest_sha256(tmp_path):
+    import hashlib
+    import json
+
+    from core.ear.listener import _checked_default_head
+    from core.models.manifest import DEFAULT_MANIFEST
+
+    head = _head().save(tmp_path / "emotion-head.gguf")
+    raw = json.loads(DEFAULT_MANIFEST.read_text())
+    raw["ear"] = {"file": "emotion-head.gguf", "sha256": hashlib.sha256(head.read_bytes()).hexdigest()}
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps(raw))
+    assert _checked_default_head(manifest) == head.resolve()
+    head.write_bytes(head.read_bytes()[:-4])  # damaged (cut short) after install
+    with pytest.raises(HeadError, match="checksum mismatch.*emotion-head.gguf"):
+        _checked_default_head(manifest)
+    head.unlink()
+    with pytest.raises(HeadError, match="emotion-head.gguf.*missing"):
+        _checked_default_head(manifest)
