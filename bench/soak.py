@@ -37,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-tokens", type=int, default=48, help="reply length cap (keeps turns short)")
     parser.add_argument("--max-seconds", type=float, default=0, help="stop after this long (0 = no limit); the figures say how many turns ran")
     parser.add_argument("--no-ear", action="store_true", help="perceive without the calibrated ear (ablation)")
+    parser.add_argument("--tracemalloc", type=int, default=0, metavar="N",
+                        help="trace Python allocations from the baseline on and print the N lines that grew most")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -53,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     from core.store.session_store import SessionStore
 
     proc = psutil.Process()
+    if args.tracemalloc:
+        import tracemalloc
     settings = Settings(engine=EngineSettings(kind=args.engine, max_tokens=args.max_tokens),
                         ear=EarSettings(enabled=not args.no_ear))
     audio = [load_audio(ASSETS / "samples" / f"{name}.wav") for name in SAMPLES]
@@ -74,6 +78,12 @@ def main(argv: list[str] | None = None) -> int:
             sink.clear()  # the sink stands for a sound card: it keeps nothing
             if n == args.warmup:
                 base = snapshot(proc)
+                if not args.json:  # the baseline row, so that a run cut short still shows its growth
+                    print(f"{'base':>5} {round(time.perf_counter() - t0, 1):>7} {base['rss_mb']:>8.1f} {base['threads']:>8} "
+                          f"{base['os_threads']:>7} {base['fds']:>5}", flush=True)
+                if args.tracemalloc:
+                    tracemalloc.start(8)
+                    traced0 = tracemalloc.take_snapshot()
             done = n
             out_of_time = args.max_seconds and time.perf_counter() - t0 > args.max_seconds
             if n % args.every == 0 or n == args.turns or out_of_time:
@@ -87,6 +97,11 @@ def main(argv: list[str] | None = None) -> int:
         pipeline.wait_idle(30)
     time.sleep(1.0)  # let finished workers exit before the last count
     end = snapshot(proc)
+    grown = []
+    if args.tracemalloc and tracemalloc.is_tracing():
+        diff = tracemalloc.take_snapshot().compare_to(traced0, "lineno")
+        grown = [f"{d.size_diff / 2**20:+8.2f} MB {d.count_diff:+7d} blocks  {d.traceback[0]}" for d in diff[:args.tracemalloc]]
+        tracemalloc.stop()
     stored = len(store.turns(sid))
     store.close()
     engine.close()
@@ -95,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
               "rss_growth_mb": round(end["rss_mb"] - base["rss_mb"], 1), "rss_end_mb": round(end["rss_mb"], 1),
               "thread_growth": end["threads"] - base["threads"], "os_thread_growth": end["os_threads"] - base["os_threads"],
               "fd_growth": end["fds"] - base["fds"], "baseline_after_turn": args.warmup, "rows": rows,
+              "no_ear": args.no_ear, "python_growth": grown,
               "seconds": round(time.perf_counter() - t0, 1), "pid": os.getpid()}
     if args.json:
         print(json.dumps(result))
@@ -102,6 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"growth after the baseline: RSS {result['rss_growth_mb']:+.1f} MB, Python threads {result['thread_growth']:+d}, "
           f"OS threads {result['os_thread_growth']:+d}, open files {result['fd_growth']:+d}; "
           f"stored {stored}/{done} turns, {failed} timed out")
+    if grown:
+        print("Python allocations that grew most after the baseline (tracemalloc):")
+        print("\n".join(grown))
     return 0
 
 

@@ -62,6 +62,7 @@ from core.conversation.frames import (
     UserTurn,
     VoicePaused,
 )
+from core.conversation.heap import HeapTrimmer
 from core.conversation.held_frames import HeldFrames
 from core.conversation.history import ContextBudget, Conversation
 from core.conversation.recorder import TurnRecorder
@@ -104,6 +105,7 @@ class ConversationPipeline:
         self._playing: set[int] = set()
         self._lock = threading.Lock()
         self._finished: dict[int, threading.Event] = {}
+        self._heap = HeapTrimmer()  # freed native memory back to the system after each turn (soak)
         self._listener: threading.Thread | None = None
         self._source = None
         self.listener_error: BaseException | None = None
@@ -253,6 +255,8 @@ class ConversationPipeline:
             ev = self._finished.get(turn)
         self.playback.release(turn)  # a held turn that ended without release must not keep a gate
         self.stages.forget(turn)
+        if not self.active_turns:
+            self._heap.trim()  # nothing else is running: the freed arenas go back (core.conversation.heap)
         if ev is not None:
             ev.set()
 
