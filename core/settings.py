@@ -135,6 +135,8 @@ class EarSettings(_Section):
         True, description="hear each turn against the statistics of your own voice so far (never audio)")
     remember_voice: bool = Field(
         True, description="keep those statistics in your profile between sessions (Settings can reset them)")
+    enrol_offered: bool = Field(
+        False, description="the app has offered, once, to read a calm sentence for the voice profile")
 
 
 class TtsSettings(_Section):

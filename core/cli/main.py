@@ -1,4 +1,4 @@
-"""`cogaudio <subcommand>`: reply, talk, doctor, models, bench, safety.
+"""`cogaudio <subcommand>`: reply, talk, doctor, models, bench, safety, voice.
 
 Each subcommand lives in its own module under core/cli/ and registers itself here.
 """
@@ -22,7 +22,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _subcommand_modules():
     import importlib
 
-    return [importlib.import_module(f"core.cli.{name}_cmd") for name in ("reply", "talk", "doctor", "models", "bench", "safety")]
+    names = ("reply", "talk", "doctor", "models", "bench", "safety", "voice")
+    return [importlib.import_module(f"core.cli.{name}_cmd") for name in names]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,8 +3,10 @@
 Engines call `hear(encoder_output)` once per turn. The baseline is the user's: it lives in
 the profile (`<data dir>/profile/voice-baseline.json`, statistics only) when `remember` is on,
 so the app knows the voice from one session to the next; `reset()` forgets it (settings,
-`cogaudio voice reset`). `cogaudio reply` without --session calls `new_session()` before each
-input, so each one is heard alone.
+`cogaudio voice reset`). `enrol(asr, pcm)` takes a sentence read calmly into the baseline before
+the first turns (core.ear.enrolment; `cogaudio voice enrol`, the settings' "Read a calm
+sentence"). `cogaudio reply` without --session calls `new_session()` before each input, so each
+one is heard alone.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from pathlib import Path
 
 from core.ear.baseline import VoiceBaseline
 from core.ear.ear import Ear, Hearing
+from core.ear.enrolment import EnrolResult, check_clip, enrolment_path, read_enrolled, write_enrolled
 from core.ear.head import EmotionHead, HeadError
+from core.ear.pooling import stats_pool
 from core.models.manifest import DEFAULT_MANIFEST, ModelAssetError, check_file, load_manifest
 from core.speech.encoder_pass import EncoderOutput
 
@@ -49,8 +53,10 @@ class EarListener:
         self.profile = profile
         self._lock = threading.Lock()
         self.baseline: VoiceBaseline = head.baseline()
+        self.enrolled = 0  # calm enrolment turns in the baseline (core.ear.enrolment)
         if profile is not None and adapt and self.baseline.load(profile, head.encoder):
-            log.info("voice baseline: %d earlier turns from %s", self.baseline.n, profile)
+            self.enrolled = min(read_enrolled(profile, head.encoder), self.baseline.n)
+            log.info("voice baseline: %d earlier turns (%d enrolment) from %s", self.baseline.n, self.enrolled, profile)
 
     @classmethod
     def load(cls, head_path: Path | None, encoder: str, profile: Path | None, adapt: bool = True) -> EarListener:
@@ -89,14 +95,34 @@ class EarListener:
             timings["ear_ms"] = round((time.perf_counter() - t0) * 1000, 1)
         return hearing
 
+    def enrol(self, asr, pcm) -> EnrolResult:
+        """Take a clip read calmly (16 kHz mono float32) into the speaker's baseline, on the
+        recogniser's encoder pass, and save it to the profile when there is one. ValueError, with
+        what to do, for a clip too short or silent, or when the ear does not adapt to the speaker."""
+        if not self.adapt:
+            raise ValueError("the ear is not hearing you against your own voice (ear.adapt_to_speaker is off); "
+                             "turn on 'Hear me against my own voice' in Settings > Listening to enrol")
+        voice_s = check_clip(pcm)
+        x = stats_pool(asr.encode(pcm).speech)  # before the lock: the encoder pass is the slow part
+        with self._lock:
+            self.baseline.add(x)
+            self.enrolled += 1
+            if self.profile is not None:  # errors reach the caller: an enrolment asked for must be kept
+                self.baseline.save(self.profile, self.head.encoder)
+                write_enrolled(self.profile, self.head.encoder, self.enrolled)
+            return EnrolResult(self.enrolled, self.baseline.n, round(voice_s, 2), self.profile)
+
     def new_session(self) -> None:
         """Forget the turns heard so far in memory (the profile file is left as it is)."""
         with self._lock:
             self.baseline = self.baseline.fresh()
+            self.enrolled = 0
 
     def reset(self) -> None:
         """Forget the voice: in memory and in the profile."""
         with self._lock:
             self.baseline = self.baseline.fresh()
+            self.enrolled = 0
             if self.profile is not None:
                 self.profile.unlink(missing_ok=True)
+                enrolment_path(self.profile).unlink(missing_ok=True)
