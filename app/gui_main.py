@@ -102,6 +102,10 @@ def _run_app(argv: list[str]) -> int:
     if first_run:
         FirstRunDialog(settings, window).exec()
     window.start()
+    if not problem:  # a settings file that could not be read is not overwritten by the offer's flag
+        from app.voice_enrol import offer_enrolment
+
+        window.settings, _offer = offer_enrolment(window, window.settings, settings_path, lambda: window.bridge.engine)
     code = app.exec()
     if store is not None:
         store.close()

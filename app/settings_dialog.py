@@ -230,7 +230,9 @@ class SettingsDialog(QDialog):
         self.turn_box = TurnSettingsBox(s)  # when to answer, how patiently, what to let pass (turn.*)
         self.silence_spin = self.turn_box.silence_spin
         form.addRow(self.turn_box)
-        self.voice_box = VoiceProfileBox(s)  # the ear: heard against the person's own voice (core.ear)
+        # the ear: heard against the person's own voice (core.ear); a calm sentence is enrolled through
+        # the ear in use, which the main window's bridge holds
+        self.voice_box = VoiceProfileBox(s, lambda: getattr(getattr(self.parent(), "bridge", None), "engine", None))
         self.voice_box.forgotten.connect(self.voice_forgotten)
         form.addRow(self.voice_box)
         return w
