@@ -85,7 +85,8 @@ def describe(result: EnrolResult) -> str:
     turns = "sentence" if result.enrolled == 1 else "sentences"
     where = f"kept in {result.profile}" if result.profile else "kept for this session only"
     return (f"Thank you. {result.voice_s:.1f} s of your calm voice were taken in: your voice profile holds "
-            f"{result.enrolled} calm {turns} ({result.turns} turns in all; statistics only, no audio, {where}).")
+            f"{result.enrolled} calm {turns} ({result.turns} {'turn' if result.turns == 1 else 'turns'} in all; "
+            f"statistics only, no audio, {where}).")
 
 
 class CalmSentenceDialog(QDialog):

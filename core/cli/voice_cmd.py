@@ -78,9 +78,11 @@ def _enrol(settings: Settings, path: Path) -> int:
         raise CliError(f"{path}: {exc}", EXIT_BAD_INPUT) from None
     finally:
         asr.close()
-    turns = "turn" if result.enrolled == 1 else "turns"
+    def turns(n: int) -> str:
+        return f"{n} turn" if n == 1 else f"{n} turns"
+
     print(f"enrolled {result.voice_s:.1f} s of calm speech from {path}")
-    print(f"your voice profile now holds {result.enrolled} enrolment {turns} ({result.turns} turns in all), "
+    print(f"your voice profile now holds {turns(result.enrolled)} of enrolment ({turns(result.turns)} in all), "
           f"statistics only, no audio: {result.profile}")
     return 0
 

@@ -117,7 +117,7 @@ def test_cli_voice_enrol_and_reset(tmp_path):
     done = _voice(settings, "enrol", str(CALM))
     assert done.returncode == 0, done.stderr
     assert f"from {CALM}" in done.stdout and str(profile) in done.stdout
-    assert "1 enrolment turn (1 turns in all)" in done.stdout
+    assert "1 turn of enrolment (1 turn in all)" in done.stdout
     assert json.loads(profile.read_text())["n"] == 1
     bad = _voice(settings, "enrol", str(tmp_path / "missing.wav"))
     assert bad.returncode == 2 and "no such file" in bad.stderr and "Traceback" not in bad.stderr
