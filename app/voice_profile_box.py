@@ -8,6 +8,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QGroupBox, QMessageBox, QPushButton, QVBoxLayout
 
 from app.voice_enrol import CalmSentenceDialog, EngineGetter
+from core.ear.enrolment import enrolment_path
 from core.settings import EarSettings, Settings
 
 
@@ -44,6 +45,7 @@ class VoiceProfileBox(QGroupBox):
         """Delete the voice baseline from the profile now (not only on Save) and say so."""
         try:
             self._path.unlink(missing_ok=True)
+            enrolment_path(self._path).unlink(missing_ok=True)  # the calm sentences' count goes with it
         except OSError as exc:
             QMessageBox.warning(self, "Forget my voice", f"Could not delete {self._path}: {exc}")
             return

@@ -70,6 +70,9 @@ def test_calm_sentence_button_enrols_a_recording_into_the_profile(qtbot, setting
     qtbot.waitUntil(lambda: "holds 2 calm sentences" in dialog.status.text(), timeout=120_000)
     assert json.loads(profile.read_text())["n"] == 2
     dialog.reject()
+    with qtbot.waitSignal(box.forgotten, timeout=1000):
+        box.forget_button.click()
+    assert not profile.exists() and not enrolment_path(profile).exists()
 
 
 def test_calm_sentence_goes_to_the_running_ear(qtbot, settings, microphone_reads_calm_clip):
