@@ -43,8 +43,7 @@ def settings(tmp_path) -> Settings:
 
 
 def _record(qtbot, box):
-    dialog = box.read_calm_sentence()
-    qtbot.addWidget(dialog)
+    dialog = box.read_calm_sentence()  # a child of the box: closed with it
     assert "The weather today is mild" in dialog.sentence.text()
     dialog.record_button.click()
     assert not dialog.record_button.isEnabled()
@@ -75,17 +74,21 @@ def test_calm_sentence_button_enrols_a_recording_into_the_profile(qtbot, setting
     assert not profile.exists() and not enrolment_path(profile).exists()
 
 
-def test_calm_sentence_goes_to_the_running_ear(qtbot, settings, microphone_reads_calm_clip):
-    from app.voice_profile_box import VoiceProfileBox
+def test_calm_sentence_goes_to_the_running_ear(qtbot, tmp_path, settings, microphone_reads_calm_clip):
+    from PySide6.QtWidgets import QWidget
+
+    from app.settings_dialog import SettingsDialog
     from core.ear.listener import EarListener
     from core.speech.asr import SpeechRecognizer
 
     asr = SpeechRecognizer(n_threads=2)
     try:
         ear = EarListener.load(None, asr.encoder_name, settings.voice_profile_path())
-        engine = SimpleNamespace(ear=ear, asr=asr)  # the parts of the engine in use that enrolment touches
-        box = VoiceProfileBox(settings, lambda: engine)
-        qtbot.addWidget(box)
+        window = QWidget()  # the main window's part the settings reach: its bridge's engine
+        window.bridge = SimpleNamespace(engine=SimpleNamespace(ear=ear, asr=asr))
+        qtbot.addWidget(window)
+        settings_dialog = SettingsDialog(settings, tmp_path / "settings.json", parent=window)
+        box = settings_dialog.voice_box
         dialog = _record(qtbot, box)
         assert "holds 1 calm sentence" in dialog.status.text(), dialog.status.text()
         assert (ear.baseline.n, ear.enrolled) == (1, 1)  # the ear in use learnt the voice, not a copy
