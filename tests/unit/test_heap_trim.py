@@ -34,3 +34,25 @@ def test_memory_freed_below_a_live_block_is_handed_back():
     released = held - proc.memory_info().rss
     libc.free(keep)
     assert released > 40 * 2**20, f"only {released / 2**20:.1f} MB went back"
+
+
+def test_the_voice_gives_back_what_a_long_sentence_took():
+    """Piper's onnxruntime arena is shrunk after each sentence (core.speech.tts._ShrinkingSession):
+    without it, two 80-word sentences after a short one left ~550 MB more resident."""
+    from core.speech.tts import Speaker
+
+    speaker, trimmer, proc = Speaker(), HeapTrimmer(), psutil.Process()
+    short = "That sounds really hard and I am here with you."
+    for _ in speaker.synthesize(short):
+        pass
+    trimmer.trim()
+    before = proc.memory_info().rss
+    long = ", ".join(["That sounds really hard and I am here with you"] * 8) + "."
+    for _ in range(2):
+        for _ in speaker.synthesize(long):
+            pass
+    for _ in speaker.synthesize(short):
+        pass
+    trimmer.trim()
+    grown = proc.memory_info().rss - before
+    assert grown < 150 * 2**20, f"the voice kept {grown / 2**20:.0f} MB"
