@@ -364,33 +364,6 @@ def test_a_second_reading_that_never_comes_lets_the_reply_go_on_after_the_words_
     assert "late" in frames[-1].reason
 
 
-@pytest.mark.parametrize("first, second, go_on", [
-    ("And make him...", "Mm-hmm.", True), ("and I can", "Mm-hmm. Mm-hmm.", True),
-    ("And make him...", None, False),  # no second reading (no recogniser): the words stand
-    ("And then I can.", "And then I can.", False), ("Wait.", "Mm-hmm.", False),
-    ("Hold on a second.", "Mm-hmm.", False), ("Mm-hmm.", None, True), ("M&H M", None, True),
-    ("and the Meacham.", "And the Mm-hmm.", True),  # a hum in a short primed reading
-    ("And then I can.", "And then I can, mm, say it.", False),  # five words: speech, not a hum
-    ("Hold it.", "Hold it, mm.", False),
-    ("Mm, not really.", "Mm, not really.", False),  # a hum, then words: speech
-    ("Tanyong", "Hang on.", False), ("Damn.", "Damn.", True), ("Damn.", None, True)])  # short words: read again
-def test_the_verdict_from_both_readings(first, second, go_on):
-    from core.conversation.backchannels import verdict
-
-    assert verdict(first, second)[0] is go_on
-
-
-@pytest.mark.parametrize("text, expected", [
-    ("Mm-hmm.", True), ("Uh-huh.", True), ("Yeah.", True), ("Okay.", True), ("", True), ("I see.", True),
-    ("MMA Chen", True), ("Damn.", True), ("M.H.M.", True),  # what tiny.en makes of hums
-    ("Wait.", False), ("Stop, please.", False), ("No, that's not it.", False), ("Hold on.", False),
-    ("Sorry, can I say something?", False), ("And make him do it", False)])
-def test_what_counts_as_a_backchannel(text, expected):
-    from core.conversation.backchannels import is_backchannel
-
-    assert is_backchannel(text) is expected
-
-
 def test_gaps_between_words_are_not_hesitation_but_long_pauses_are():
     def with_gaps(gap_s: float):
         events = [SpeechStarted(0.25, 0.0)]
