@@ -27,6 +27,7 @@ import numpy as np
 from core.audio.pcm import SAMPLE_RATE
 from core.emotion.labels import EMOTIONS, INTENSITIES, PROSODY
 from core.models.bundled import ASSETS
+
 PROTOTYPES_PATH = ASSETS / "cues" / "emotion_prototypes.json"
 _HOP_S = 0.01
 _SILENCE_FLOOR_DB = 25.0

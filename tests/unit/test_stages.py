@@ -6,7 +6,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from core.conversation.stage_framework import Frame, Stage, StageError, StageChain, run_stage
+from core.conversation.stage_framework import Frame, Stage, StageChain, StageError, run_stage
 
 
 @dataclass(frozen=True)
