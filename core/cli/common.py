@@ -10,6 +10,7 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,6 +33,21 @@ class CliError(Exception):
 
 def err(prog: str, message: str) -> None:
     print(f"{prog}: {message}", file=sys.stderr, flush=True)
+
+
+def run_guarded(prog: str, body: Callable[[], int]) -> int:
+    """Run a command's body: a CliError is its own one-line message and exit code, anything else
+    one clear line (no traceback) and EXIT_ERROR, Ctrl-C exit 130."""
+    try:
+        return body()
+    except CliError as exc:
+        err(prog, str(exc))
+        return exc.code
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # last line of defence
+        err(prog, f"error: {type(exc).__name__}: {exc}")
+        return EXIT_ERROR
 
 
 def quiet_native_logs() -> None:

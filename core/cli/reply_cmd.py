@@ -29,11 +29,11 @@ from pathlib import Path
 from core.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_ERROR,
-    CliError,
     add_common_args,
     err,
     load_runtime,
     quiet_native_logs,
+    run_guarded,
     settings_from,
 )
 
@@ -66,16 +66,7 @@ def out_paths(out: str | None, n: int) -> list[Path | None]:
 
 
 def run(args) -> int:
-    try:
-        return _run(args)
-    except CliError as exc:
-        err(PROG, str(exc))
-        return exc.code
-    except KeyboardInterrupt:
-        return 130
-    except Exception as exc:  # last line of defence: one clear line, no traceback
-        err(PROG, f"error: {type(exc).__name__}: {exc}")
-        return EXIT_ERROR
+    return run_guarded(PROG, lambda: _run(args))
 
 
 def _run(args) -> int:

@@ -15,7 +15,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from core.cli.common import EXIT_BAD_INPUT, EXIT_ERROR, CliError, err, quiet_native_logs, settings_from
+from core.cli.common import (
+    EXIT_BAD_INPUT,
+    CliError,
+    quiet_native_logs,
+    run_guarded,
+    settings_from,
+)
 from core.settings import Settings
 
 PROG = "cogaudio voice"
@@ -34,17 +40,11 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    try:
+    def body() -> int:
         settings = settings_from(args.settings)
         return _enrol(settings, Path(args.file)) if args.voice_command == "enrol" else _reset(settings)
-    except CliError as exc:
-        err(PROG, str(exc))
-        return exc.code
-    except KeyboardInterrupt:
-        return 130
-    except Exception as exc:  # last line of defence: one clear line, no traceback
-        err(PROG, f"error: {type(exc).__name__}: {exc}")
-        return EXIT_ERROR
+
+    return run_guarded(PROG, body)
 
 
 def _enrol(settings: Settings, path: Path) -> int:
