@@ -11,7 +11,7 @@ import pytest
 from core.emotion.eips import EIPS, parse_reply, render_target, validate_eips
 from core.emotion.labels import EMOTIONS, INTENSITIES
 from training.eips_annotate import template
-from training.eips_annotate.annotate import Cache, Stats, annotate_row, check_reply
+from training.eips_annotate.annotate import Cache, Stats, annotate_row, check_reply, clean_reply
 from training.eips_annotate.teachers import GenerationParams, OpenAITeacher
 
 ROW = {"text": "The meeting moved to Thursday.", "emotion": "sad", "intensity": "high", "text_emotion": "neutral"}
@@ -143,3 +143,14 @@ def test_a_teacher_that_fails_is_retried_then_falls_back_and_the_reason_is_logge
     assert "rejected after 2 attempts" in caplog.text and "template fallback" in caplog.text
     assert stats.rejected_rows[0]["problems"] == ["teacher error"]
     assert not list(tmp_path.rglob("*.json"))  # a failed call is never cached
+
+
+def test_stage_directions_of_a_small_teacher_are_not_kept_in_the_spoken_reply():
+    # real SmolLM2 teacher output on lime-ear (session 3): the voice would read the brackets out
+    raw = ("Ah, great find. I'm glad they're all sorted out. (Slightly chuckles) That's a good idea, no?")
+    assert clean_reply(raw) == ("Ah, great find. I'm glad they're all sorted out. That's a good idea, no?", False)
+    raw = "You've seen a lot, haven't you? (pauses to look at the woman) That's the kind of lady you'd love to meet."
+    reply, _ = clean_reply(raw)
+    assert "(" not in reply and "pauses" not in reply and reply.startswith("You've seen a lot, haven't you?")
+    assert clean_reply("I'm sorry it went that way (again). How are you holding up?")[0] == (
+        "I'm sorry it went that way. How are you holding up?")

@@ -143,6 +143,8 @@ def clean_reply(text: str, max_sentences: int = 3, max_words: int = 60) -> tuple
     t = text.strip()
     t = re.sub(r"^\s*response\s*:\s*", "", t, flags=re.IGNORECASE)
     t = t.split("\n\n")[0].strip()  # a second paragraph is the model talking to itself
+    # a small chat model writes stage directions ("(pauses, smiling)"): the voice would read them out
+    t = re.sub(r"\s*\([^()]*\)", "", t).strip()
     if len(t) > 1 and t[0] in "\"'“" and t[-1] in "\"'”":
         t = t[1:-1].strip()
     parts = sentences(t)
