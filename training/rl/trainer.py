@@ -17,6 +17,7 @@ routes and scored with the same rewards (`eval_before` / `eval_after` in result.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import logging
 import statistics
@@ -161,7 +162,8 @@ def train_rl(cfg: RLConfig, rewards: RewardModel | None = None, log=print) -> di
                     else:
                         parts.append(res.parts)
                     totals.append(res.total)
-                    examples.append(Segmented(prompt.before, prompt.mel, prompt.after, ids, prompt.n_valid))
+                    # the sampled prompt itself (its mel chunks or its cached encoder frames) with the completion
+                    examples.append(dataclasses.replace(prompt, target=list(ids)))
             adv = group_advantages(totals, cfg.group_size)
             scored = [t for t in totals if t is not None]
             means[r] = statistics.fmean(scored) if scored else None
