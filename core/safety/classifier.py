@@ -52,6 +52,11 @@ class CrisisClassifier:
     def dim(self) -> int:
         return self.weights.shape[0]
 
+    @property
+    def classes(self) -> bool:
+        """Whether the head reads the word-class features (lexicon.py); heads before them did not."""
+        return self.info.get("features", "ngram") != "ngram"
+
     @classmethod
     def load(cls, path: Path = HEAD_PATH) -> CrisisClassifier:
         try:
@@ -72,7 +77,7 @@ class CrisisClassifier:
         return cls(weights, bias, categories, threshold, info.get("name", "ngram-logreg"), info)
 
     def logits(self, text: str) -> np.ndarray:
-        idx, val = featurize(text, self.dim)
+        idx, val = featurize(text, self.dim, self.classes)
         return self.bias + (val @ self.weights[idx] if len(idx) else 0.0)
 
     def score(self, text: str) -> ModelScore:

@@ -27,6 +27,11 @@ FRESH2_PATH = ASSETS / "safety" / "phrasings-fresh2.tsv"
 # Training-only rows: written while the patterns were being changed to catch them, so they
 # would not be an honest held-out set; the training split of phrasings.tsv is extended by them.
 EXTRA_PATH = ASSETS / "safety" / "phrasings-extra.tsv"
+# Training-only rows written in the third session for breadth (one template per row, every category).
+BREADTH_PATH = ASSETS / "safety" / "phrasings-breadth.tsv"
+# A fifth batch, written and scored before the third session changed anything: its dev half
+# (CRC-32(template) % 2 == 0) is trained on; its test half is only ever scored, never printed.
+BATCH5_PATH = ASSETS / "safety" / "phrasings-batch5.tsv"
 HELD_OUT_EVERY = 4  # one template in four is held out
 
 
@@ -51,6 +56,12 @@ def load_phrasings(path: Path = PHRASINGS_PATH) -> list[Phrasing]:
 def held_out_templates(rows: list[Phrasing]) -> set[str]:
     """Template ids of the held-out split: those whose CRC-32 is divisible by HELD_OUT_EVERY."""
     return {r.template for r in rows if zlib.crc32(r.template.encode()) % HELD_OUT_EVERY == 0}
+
+
+def batch_halves(rows: list[Phrasing]) -> tuple[list[Phrasing], list[Phrasing]]:
+    """(dev, test) of a batch: CRC-32(template) even -> dev, odd -> test, fixed before any scoring."""
+    dev = [r for r in rows if zlib.crc32(r.template.encode()) % 2 == 0]
+    return dev, [r for r in rows if zlib.crc32(r.template.encode()) % 2 == 1]
 
 
 def split(rows: list[Phrasing]) -> tuple[list[Phrasing], list[Phrasing]]:

@@ -26,6 +26,11 @@ from core.safety.patterns import find_patterns, normalise, scan
 
 WINDOW_WORDS = 24  # an unpunctuated run is read in windows this long...
 WINDOW_STEP = 12  # ...overlapping by half, so no statement falls between two windows
+# A piece of fewer words than this is not read by the classifier alone: "I see." or "Good night."
+# carry no statement an n-gram head can read, and their few n-grams scored 0.9 (they fired the
+# check on a back-channel). A short sentence is read joined to the next one; a short turn by the
+# patterns only ("kms", "sh'd again" are theirs).
+MIN_MODEL_WORDS = 3
 MAX_CHARS = 200_000  # longer input is read up to here (a spoken turn is a few hundred characters)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 
@@ -59,6 +64,23 @@ def chunks(text: str, finished_only: bool = False) -> list[str]:
             continue
         for start in range(0, len(ws) - WINDOW_STEP, WINDOW_STEP):
             out.append(" ".join(ws[start:start + WINDOW_WORDS]))
+    return out
+
+
+def _joined_short(pieces: list[str]) -> list[str]:
+    """Pieces for the classifier: one shorter than MIN_MODEL_WORDS is joined to the next; a short last one to
+    the one before; a text that is short as a whole gives none."""
+    out: list[str] = []
+    carry = ""
+    for piece in pieces:
+        piece = f"{carry} {piece}".strip() if carry else piece
+        if len(piece.split()) < MIN_MODEL_WORDS:
+            carry = piece
+            continue
+        out.append(piece)
+        carry = ""
+    if carry and out:
+        out[-1] = f"{out[-1]} {carry}"
     return out
 
 
@@ -132,7 +154,7 @@ class CrisisDetector:
 
     def _best(self, text: str, reply: bool) -> tuple[float, str | None, str | None]:
         best: tuple[float, str | None, str | None] = (0.0, None, None)
-        for piece in chunks(text):
+        for piece in _joined_short(chunks(text)):
             if scan(piece, reply)[1]:
                 continue  # the patterns read this sentence's crisis words and cancelled them
             score, category = self._score(piece)

@@ -16,8 +16,10 @@ import zlib
 
 import numpy as np
 
+from core.safety.lexicon import class_grams
 from core.safety.patterns import normalise
 
+CLASS_WEIGHT = 0.5  # a class feature counts half a word n-gram: the classes back the words up, not outvote them
 DIM = 2**16  # hashed feature slots; collisions at this size cost nothing measurable here
 
 # Contractions and ASR spellings collapse to one form: "I'm" / "im" / "i am" read alike.
@@ -43,14 +45,15 @@ def _slot(gram: str, dim: int) -> int:
     return zlib.crc32(gram.encode("utf-8")) % dim
 
 
-def ngram_counts(text: str, dim: int = DIM) -> dict[int, float]:
-    """Hashed n-gram counts of one text: slot -> count."""
+def ngram_counts(text: str, dim: int = DIM, classes: bool = True) -> dict[int, float]:
+    """Hashed n-gram counts of one text: slot -> count; with `classes`, also the word-class
+    and negation-scope features of lexicon.py (a head records which kind it was trained on)."""
     ws = words(text)
     counts: dict[int, float] = {}
 
-    def add(gram: str) -> None:
+    def add(gram: str, weight: float = 1.0) -> None:
         k = _slot(gram, dim)
-        counts[k] = counts.get(k, 0.0) + 1.0
+        counts[k] = counts.get(k, 0.0) + weight
 
     for i, w in enumerate(ws):
         add("w:" + w)
@@ -60,12 +63,15 @@ def ngram_counts(text: str, dim: int = DIM) -> dict[int, float]:
         for n in (3, 4, 5):
             for j in range(len(padded) - n + 1):
                 add("c:" + padded[j:j + n])
+    if classes:
+        for gram in class_grams(ws):
+            add(gram, CLASS_WEIGHT)
     return counts
 
 
-def featurize(text: str, dim: int = DIM) -> tuple[np.ndarray, np.ndarray]:
+def featurize(text: str, dim: int = DIM, classes: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """(slots, values) of one text: sublinear counts, L2-normalised (long and short texts weigh alike)."""
-    counts = ngram_counts(text, dim)
+    counts = ngram_counts(text, dim, classes)
     if not counts:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
     idx = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))

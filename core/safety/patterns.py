@@ -44,6 +44,7 @@ _PATTERNS: list[tuple[str, str]] = [
     ("plan_timing", r"\b(?:a|my)\s+plan\s+and\s+(?:a|the)\s+(?:time|date|day)\b"),
     ("plan_timing", r"\b(?:after|once|when|tonight|tomorrow)\b.{0,40}\bgoing\s+through\s+with\s+it\b|\bnobody\s+will\s+find\s+me\s+alive\b|\bby\s+(?:the\s+)?(?:morning|tomorrow|tonight)\s+i'?ll\s+be\s+gone\b"),
     ("plan_timing", r"\btake\s+every\s+(?:pill|tablet)\b"),
+    ("plan_timing", r"\blast\s+time\s+(?:\w+\s+)?\w+(?:'ll|\s+will|\s+(?:is|are)\s+going\s+to|\s+gets?\s+to)\s+(?:ever\s+)?see\s+me\b(?!\s+(?:before|until|till|for|in|on|at|wearing|doing|with|this|next|like\s+this)\b)"),
     ("plan_timing", rf"\b(?:plan(?:ned|ning)?|have\s+a\s+plan|got\s+a\s+plan)\s+(?:to|how\s+to|on\s+how\s+to)\s+(?:kill\s+{_SELF}|end\s+my\s+life|die)\b"),
     ("plan_timing", r"\b(?:set|picked|chosen|chose)\s+(?:a|the)\s+date\s+(?:to|when|for\s+when)\s+(?:i\s+)?(?:die|kill|end)"),
     ("plan_timing", r"\bworked\s+out\s+(?:when\s+and\s+how|how\s+and\s+when)\s+i'?m\s+(?:going\s+to|gonna)\s+die\b"),
@@ -59,7 +60,7 @@ _PATTERNS: list[tuple[str, str]] = [
     ("preparatory", r"\b(?:returned|gave\s+back)\s+everything\s+i\s+borrowed\b|\bsaid\s+sorry\s+to\s+everyone\b"),
     ("preparatory", r"\bremember\s+me\s+by\b|\bgoodbye\s+forever\b|\bmy\s+(?:own\s+)?funeral\b"),
     ("preparatory", r"\b(?:giving|gave|give|given|giving)\s+(?:away\s+)?(?:all\s+)?(?:of\s+)?my\s+(?:stuff|things|belongings|possessions)\b"),
-    ("preparatory", r"\b(?:gave|give|giving|given)\b.{0,40}\baway\b.{0,20}\b(?:won'?t|wont|will\s+not)\s+need\s+(?:it|them)\b|\b(?:won'?t|wont|will\s+not)\s+need\s+(?:it|them|any\s+of\s+(?:it|them)|my\s+\w+)\s+(?:anymore|any\s+more|where\s+i'?m\s+going)"),
+    ("preparatory", r"\b(?:gave|give|giving|given)\b.{0,40}\baway\b.{0,20}\b(?:won'?t|wont|will\s+not)\s+need\s+(?:it|them)\b|\b(?:won'?t|wont|will\s+not)\s+need\s+(?:it|them|any\s+of\s+(?:it|them)|my\s+\w+)\s+(?:anymore|any\s+more|where\s+i'?m\s+going|after\s+(?:(?:this|that|next|the)\s+\w+|tonight|tomorrow|\w+day))"),
     ("preparatory", r"\bsa(?:y|id|ying)\s+(?:my\s+)?goodbyes?\b.{0,40}\b(?:last\s+time|forever|for\s+good|last\s+one)\b"),
     ("preparatory", r"\b(?:bought|got|buying|getting)\s+a\s+(?:rope|gun)\b.{0,45}\b(?:for\s+me|myself|to\s+(?:hang|use\s+on|shoot)\s+" + _SELF + ")"),
     ("preparatory", r"\b(?:collect|collecting|saving|saved|hoard|hoarding|stockpil\w*)\s+(?:up\s+)?(?:my\s+)?(?:sleeping\s+)?(?:pills|meds|tablets|medication|painkillers)\b"),
@@ -81,7 +82,7 @@ _PATTERNS: list[tuple[str, str]] = [
     ("method_means", r"\b(?:can'?t\s+stop|keep|always)\s+thinking\s+about\s+(?:the|my)\s+(?:pills|tablets|rope|gun|blade|razor)\b"),
     ("method_means", r"\bcrash(?:ing)?\s+my\s+car\s+on\s+purpose\b|\bcar\s+exhaust\b|\b(?:drive|driving|crash|crashing|steer)\s+(?:my\s+car\s+)?(?:into|off)\s+(?:a|the)\s+(?:wall|tree|river|lorry|truck|bridge|cliff)\b|\bengine\s+running\s+in\s+the\s+(?:closed\s+)?garage\b"),
     ("method_means", r"\benough\s+(?:\w+\s+){1,2}(?:saved\s+|stored\s+|left\s+)?to\s+(?:end\s+it|end\s+my\s+life|die|kill\s+(?:me|myself)|make\s+it\s+stop\s+for\s+good)\b"),
-    ("method_means", r"\b(?:got|have|bought|hid|hidden|tied|keep|kept)\s+(?:a|the)\s+(?:rope|noose)\b(?!\s+(?:swing|ladder|lights?|bridge|course|toy)\b|\s+for\s+(?:the\s+)?(?:washing|tent|boat|climbing|swing|garden|gym))|\bnoose\b"),
+    ("method_means", r"\b(?:got|have|bought|hid|hidden|tied|keep|kept)\s+(?:a|the)\s+(?:rope|noose)\b(?!\s+(?:swing|ladder|lights?|bridge|course|toy)\b|\s+for\s+(?:the\s+|a\s+|my\s+)?(?:washing|tent|boat|climbing|(?:\w+\s+)?swing|garden|gym|camping|hammock))|\bnoose\b"),
     ("method_means", r"\b(?:stand|standing|stood|sit|sitting|sat|lean\w*)\b.{0,30}\bedge\s+of\s+(?:the|a)\s+(?:platform|roof|cliff|bridge|building|balcony|car\s+park)\b(?!.{0,30}\b(?:view|sunset|photo|picture|enjoy\w*))"),
     ("method_means", r"\bhow\s+easy\s+it\s+would\s+be\s+to\s+(?:just\s+)?(?:walk\s+in|jump|step\s+(?:off|out|in)|let\s+go|fall|drive\s+off|swerve|end\s+(?:it|things)|not\s+(?:be|wake|exist))\b"),
     ("method_means", r"\b(?:pills|tablets|meds|medication|painkillers|paracetamol|acetaminophen|tylenol|ibuprofen|aspirin|codeine|tramadol|oxycodone|oxy|insulin|sertraline|citalopram|fluoxetine|prozac|zopiclone|diazepam|valium|xanax|sleeping\s+(?:pills|tablets)|antidepressants)\b.{0,30}\b(?:in\s+front\s+of\s+me|lined\s+up|counted\s+out|next\s+to\s+me|ready)\b"),
@@ -90,6 +91,7 @@ _PATTERNS: list[tuple[str, str]] = [
     ("method_means", r"\b(?:took|taken|swallowed|downed|necked|had)\s+(?:a\s+(?:load|lot|bunch|handful|whole\s+\w+)|half\s+a|a\s+whole|loads|all|most|the\s+rest|like\s+\d+|\d+|\w+ty)\s+(?:of\s+)?(?:my\s+|the\s+|her\s+|his\s+)?(?:\w+\s+)?(?:(?:pills|tablets|meds|medication|painkillers|paracetamol|acetaminophen|tylenol|ibuprofen|aspirin|codeine|tramadol|oxycodone|oxy|insulin|sertraline|citalopram|fluoxetine|prozac|zopiclone|diazepam|valium|xanax|sleeping\s+(?:pills|tablets)|antidepressants)|bottle|packet|box|strip)\b"),
     # self-injury
     ("self_injury", r"\bself[-\s]?(?:harm\w*|injur\w*|mutilat\w*)\b"),
+    ("self_injury", r"\bsh'?(?:d|ed)\b|\b(?:relapsed|sh)\s+again\b|\bslit\s+(?:my|me)\s+(?:arms?|legs?|thighs?|skin|stomach|ankles?)\b"),
     ("self_injury", r"\b(?:need|want)\s+to\s+feel\s+pain\b|\bhurt\s+myself\s+to\s+feel\b"),
     ("self_injury", r"\bonly\s+thing\s+that\s+helps\s+is\s+(?:cutting|hurting\s+myself|burning\s+myself)\b|\b(?:cutting|hurting\s+myself)\s+is\s+the\s+only\s+thing\b"),
     ("self_injury", rf"\b(?:cut|cutting|cuts|burn|burning|burned|burnt|hurt|hurting|harm|harming|hit|hitting|punch|punching|scratch\w*|starv\w*|punish\w*)\s+{_SELF}\b"),
@@ -123,23 +125,24 @@ _PATTERNS: list[tuple[str, str]] = [
     ("passive_ideation", r"\b(?:don'?t|do\s+not|dont)\s+" + _ADV + r"(?:want|wanna)\s+(?:to\s+)?(?:live|be\s+alive|exist|wake\s+up|be\s+here\s+any\s?(?:more|longer))\b"),
     ("passive_ideation", r"\b(?:relief|better|easier|peaceful)\s+(?:to\s+)?(?:not\s+exist|not\s+be\s+(?:here|alive)|be\s+dead|die)\b"),
     ("passive_ideation", r"\b(?:hope|hoping|wish|wishing|pray|praying)\s+(?:that\s+)?i\s+" + _ADV + r"(?:don'?t|dont|won'?t|wont|never)\s+wake\s+up\b"),
-    ("passive_ideation", r"\b(?:sleep|go\s+to\s+sleep|fall\s+asleep)\s+(?:forever|and\s+(?:not|never)\s+wake\s+up)\b"),
+    ("passive_ideation", r"\b(?:sleep|go\s+to\s+sleep|fall\s+asleep)\s+(?:forever|and\s+(?:not|never)\s+wake\s+up)\b(?!\s+(?:until|till|before|for\s+(?:a|the|two|three|ten)\b))"),
     ("passive_ideation", r"\b(?:take|takes|let)\s+me\s+(?:die\s+)?in\s+my\s+sleep\b|\bdie\s+in\s+my\s+sleep\b"),
     ("passive_ideation", r"\b(?:rather|sooner)\s+be\s+dead\b"),
     ("passive_ideation", r"\btired\s+of\s+(?:being\s+alive|living|existing|life)\b"),
     ("passive_ideation", r"\b(?:not|isn'?t|no\s+longer)\s+worth\s+living\b"),
     ("passive_ideation", r"\bwhat'?s\s+(?:even\s+)?the\s+point\s+(?:of|in)\s+(?:living|being\s+alive|going\s+on|life)\b"),
-    ("passive_ideation", r"\b(?:wouldn'?t|wouldnt|would\s+not)\s+(?:even\s+)?(?:care|mind)\s+if\s+i\s+(?:died|was\s+dead|got\s+hit)\b|\bif\s+i\s+died\s+\w+\s+i\s+(?:wouldn'?t|wouldnt)\b"),
+    ("passive_ideation", r"\b(?:wouldn'?t|wouldnt|would\s+not)\s+(?:even\s+)?(?:care|mind)\s+if\s+i\s+(?:just\s+)?(?:died|was\s+dead|got\s+hit|stopped\s+existing|didn'?t\s+exist|(?:was|were)n'?t\s+(?:here|around|alive)\s*(?:any\s?more)?|was\s+gone|disappeared|never\s+woke\s+up)\b|\bif\s+i\s+died\s+\w+\s+i\s+(?:wouldn'?t|wouldnt)\b"),
     ("passive_ideation", r"\b(?:stop|stopped)\s+existing\b|\bcease\s+to\s+exist\b|\bnot\s+exist\s+at\s+all\b"),
     ("passive_ideation", r"\bif\s+(?:a\s+\w+|something|someone|somebody)\s+(?:hit|killed|ran\s+over)\s+me\b.{0,40}\b(?:wouldn'?t|wouldnt)\s+(?:mind|care)\b"),
     ("passive_ideation", r"\bwant\s+out\s+of\s+(?:this\s+)?life\b|\bif\s+i\s+(?:was|were)\s+gone\b(?!\s+for\s+(?:the|a)\b)"),
     ("passive_ideation", r"\b(?:disappear\w*|stop|vanish\w*)\s+(?:for\s+good|permanently|forever)\b|\bbeing\s+dead\s+would\b"),
-    ("passive_ideation", r"\b(?:dying|death|being\s+dead)\s+(?:seems|sounds|feels|would\s+be|is)\s+(?:so\s+much\s+)?better\b"),
+    ("passive_ideation", r"\b(?:dying|death|being\s+dead)\s+(?:seems|sounds|feels|would\s+be|is)\s+(?:so\s+much\s+)?better\b|\b(?:dying|death|being\s+dead|not\s+existing|not\s+being\s+here)\s+(?:seems|sounds|feels|looks)\s+(?:\w+\s+){0,2}?(?:peaceful|nice|appealing|tempting|like\s+a\s+relief|easier|comforting|inviting)\b"),
     ("passive_ideation", r"\b(?:being\s+alive|living|existing|my\s+life)\s+(?:feels|is)\s+(?:like\s+)?(?:a\s+)?(?:punishment|torture|unbearable)\b"),
     ("passive_ideation", r"\b(?:wouldn'?t|wouldnt|would\s+not)\s+(?:even\s+)?(?:care|mind)\s+if\s+(?:the\s+(?:plane|car|bus|train)\s+(?:went\s+down|crashed)|i\s+(?:didn'?t|never)\s+(?:wake|woke|come\s+back|make\s+it)|something\s+(?:happened|bad\s+happened)\s+to\s+me)\b"),
     ("passive_ideation", r"\b(?:envy|jealous\s+of)\s+(?:people|those|anyone|the\s+ones|everyone)\s+who\s+(?:get\s+to\s+)?(?:die|are\s+dead|died|don'?t\s+wake\s+up)\b|\bwelcome\s+death\b|\bdeath\s+would\s+be\s+(?:a\s+)?(?:welcome|relief|mercy|gift)\b"),
     ("passive_ideation", r"\bonly\s+(?:way\s+out|escape|option|answer)\s+(?:left\s+)?(?:for\s+me\s+)?(?:is|would\s+be)\s+(?:to\s+)?(?:not\s+(?:exist|be\s+here|be\s+alive)|die|death|dying|ending\s+it|suicide|end\s+it)\b"),
     ("passive_ideation", r"\bhop(?:e|es|ing)\s+(?:that\s+)?i\s+(?:crash|get\s+hit|don'?t\s+make\s+it|never\s+come\s+back|die)\b"),
+    ("passive_ideation", r"\b(?:hop(?:e|es|ing)|wish(?:ing)?|pray(?:ing)?)\s+(?:that\s+)?my\s+heart\s+(?:would\s+)?(?:just\s+)?(?:stops|stop|gives\s+out|gave\s+out)\b|\b(?:i'?m|im|i\s+am)\s+not\s+waking\s+up\s+(?:tomorrow|again|in\s+the\s+morning)\b"),
     ("active_ideation", r"\bend\s+(?:the|this|my)\s+pain\s+(?:forever|for\s+good|permanently|once\s+and\s+for\s+all)\b"),
     # hopelessness and burden
     ("hopelessness_burden", r"\b(?:i'?m|im|i\s+am|feel\s+like|being)\s+(?:such\s+|just\s+|nothing\s+but\s+|only\s+|a\s+huge\s+)?(?:a\s+)?burden\b"),
@@ -150,13 +153,14 @@ _PATTERNS: list[tuple[str, str]] = [
     ("hopelessness_burden", r"\bnothing\s+(?:left\s+)?to\s+live\s+for\b|\bno\s+reason\s+(?:for\s+me\s+)?to\s+(?:live|keep\s+going|go\s+on|be\s+alive|stay)\b"),
     ("hopelessness_burden", r"\b(?:don'?t|dont|do\s+not)\s+deserve\s+to\s+(?:live|be\s+alive|exist)\b"),
     ("hopelessness_burden", r"\bno\s+point\s+in\s+(?:me|living|going\s+on|being\s+alive)\b"),
-    ("hopelessness_burden", r"\bcan'?t\s+go\s+on\b|\bcan'?t\s+take\s+(?:it\s+|this\s+)?any\s?(?:more|longer)\b|\bcannot\s+go\s+on\b|\bcant\s+go\s+on\b|\bno\s+way\s+out\b|\bwaste\s+of\s+space\b"),
+    ("hopelessness_burden", r"\bcan'?t\s+go\s+on\b|\bcan'?t\s+take\s+(?:it\s+|this\s+)?any\s?(?:more|longer)\b|\bcannot\s+go\s+on\b|\bcant\s+go\s+on\b|\bno\s+way\s+out\b|\bwaste\s+of\s+(?:space|oxygen|air|skin|a\s+life|a\s+human)\b|\b(?:what'?s|whats)\s+(?:even\s+)?the\s+point\s+(?:of|in)\s+me\b"),
     ("hopelessness_burden", r"\bcan'?t\s+see\s+(?:a|any)\s+future\b|\bnothing\s+(?:in\s+my\s+life\s+)?(?:will|is\s+(?:ever\s+)?going\s+to|is\s+gonna)\s+(?:ever\s+)?get\s+better\b"),
     ("hopelessness_burden", r"\b(?:nobody|no\s+one|no-one)\s+(?:really\s+)?(?:needs|wants|would\s+miss|cares\s+about)\s+me\b|\b(?:i'?m|im|i\s+am)\s+(?:just\s+)?in\s+(?:the|everyone'?s|everybody'?s)\s+way\b"),
     ("hopelessness_burden", r"\bdragging\s+(?:everyone|everybody|them|you\s+all|my\s+family)\s+down\b|\btoo\s+broken\b|\bbeyond\s+(?:help|saving|repair)\b|\bpast\s+saving\b"),
     ("hopelessness_burden", r"\bno\s+point\s+in\s+(?:anything|any\s+of\s+it|going\s+on|living)\b"),
     ("hopelessness_burden", r"\bnothing\s+(?:left\s+)?to\s+look\s+forward\s+to\b|\bweight\s+(?:around|on)\s+(?:everyone|everybody|my\s+family)\b|\b(?:everything|life|my\s+life)\s+is\s+hopeless\b|\bi\s+feel\s+(?:so\s+)?hopeless\b"),
     ("hopelessness_burden", r"\bgiven\s+up\s+on\s+(?:life|living|everything)\b|\bcan'?t\s+live\s+with\s+(?:myself|what\s+i)\b"),
+    ("hopelessness_burden", r"\b(?:i'?m|im|i\s+am|being|feel\s+like)\s+(?:\w+\s+)?(?:a|the)\s+(?:problem|nuisance|millstone)\s+(?:for|to|on|that)\s+(?:everyone|everybody|people|my\s+\w+|them|all\s+of\s+them)\b|\b(?:i'?m|im|i\s+am|being)\s+(?:\w+\s+)?(?:a|the)\s+problem\s+(?:everyone|everybody|people)\s+(?:has|have)\s+to\b"),
     ("hopelessness_burden", r"\b(?:a\s+)?drain\s+on\s+(?:everyone|everybody|my\s+\w+|them|you|people|the\s+\w+)\b|\bno\s+light\s+at\s+the\s+end\s+of\s+(?:the|my|this)\s+tunnel\b"),
     ("hopelessness_burden", r"\b(?:weight|burden|millstone)\s+(?:that\s+)?(?:everyone|everybody|they|my\s+family|people)\s+(?:is|are|has\s+to|have\s+to)\s+(?:carrying|carry|drag\w*)\b"),
     ("hopelessness_burden", r"\b(?:i'?m|im|i\s+am|feel|feeling)\s+(?:so\s+|completely\s+|totally\s+|utterly\s+)?trapped\b(?!\s+(?:in|at|on|under|behind)\s+(?:the|a|this|traffic|work))|\bno\s+way\s+(?:this|it)\s+ends\s+well\b"),
@@ -169,7 +173,8 @@ _PATTERNS: list[tuple[str, str]] = [
     ("harm_others", r"\bwant\s+(?:him|her|them)\s+to\s+(?:suffer|die)\b|\bput\s+something\s+in\s+(?:his|her|their)\s+(?:drink|food|coffee|tea)\b"),
     ("harm_others", r"\b(?:scared|afraid|worried|terrified)\s+(?:that\s+)?i\s+(?:might|will|'?ll|could)\s+(?:hurt|harm|kill)\s+(?:my|the|him|her|them|someone|somebody)\b"),
     ("harm_others", r"\btake\s+(?:my|the)\s+kids\s+with\s+me\b|\b(?:knife|gun)\s+to\s+(?:stab|shoot|kill|hurt)\b"),
-    ("harm_others", rf"\b{_WILL}\s+run\s+(?:him|her|them)\s+over\b|\b(?:fantasi[sz]e|fantasi[sz]ing|think|thinking|thought|imagine|imagining|picture|picturing|dream\w*)\s+(?:about\s+|of\s+)?(?:killing|hurting|stabbing|shooting|strangling)\s+(?:him|her|them|people|someone|everyone|the\s+people|my\s+(?:coworkers|boss|wife|husband|ex|family|parents))\b"),
+    ("harm_others", rf"\b{_WILL}\s+run\s+(?:him|her|them)\s+over\b|\b(?:fantasi[sz]e|fantasi[sz]ing|think|thinking|thought|imagine|imagining|picture|picturing|dream\w*)\s+(?:about\s+|of\s+)?(?:killing|hurting|stabbing|shooting|strangling|smothering|suffocating|drowning|poisoning|choking)\s+(?:him|her|them|people|someone|everyone|the\s+(?:people|baby|kids)|my\s+(?:\w+\s+)?(?:coworkers|boss|wife|husband|ex|family|parents|baby|son|daughter|kids?|children|mum|mom|mother|dad|father|partner|flatmate|brother|sister))\b"),
+    ("harm_others", r"\b(?:gun|guns|rifle|knife|knives|weapons?)\b.{0,40}\blist\s+of\s+(?:names|people|targets)\b|\b{_WILL}\s+(?:\w+\s+)?(?:hurt|kill|shoot|stab)\s+the\s+(?:kids|people|students|teachers|lads|girls|boys)\s+(?:at|in|from|who)\b".replace("{_WILL}", _WILL)),
 ]
 
 # The reply is screened too: the model urging self-harm is as bad as the user describing it.
@@ -185,24 +190,24 @@ SEVERITY = ("plan_timing", "preparatory", "method_means", "self_injury", "active
 _NEGATION = re.compile(
     r"\b(?:not|never|no\s+longer|don'?t|dont|do\s+not|didn'?t|didnt|won'?t|wont|wouldn'?t|wouldnt|isn'?t|"
     r"aren'?t|haven'?t|havent|hasn'?t|hadn'?t|used\s+to|no\s+(?:thoughts?|plans?|urges?|intention)\s+(?:of|to|about))\b"
-    r"(?:\s+\S+){0,4}\s*$")
+    r"(?:\s+\S+){0,4}\s*$|\bno\s+$")
 # "I used to cut myself, not anymore"; "clean from self harm"; recovered, not current
 _OVER_AFTER = re.compile(r"^\W*(?:\S+\s+){0,6}?(?:any\s?more|any\s+longer|ages\s+ago|years\s+ago|in\s+(?:the\s+)?past)\b")
 _RECOVERED = re.compile(r"\b(?:clean\s+from|recover\w*\s+from|free\s+(?:of|from)|years?\s+clean|months?\s+clean)\s+(?:\w+\s+)?$")
 # A topic, not a statement: "suicide prevention", "self-harm awareness", "suicide rates"
 _TOPIC_AFTER = re.compile(r"^[\s-]*(?:prevention|awareness|hotlines?|helplines?|lines?|rates?|statistics|research|"
                           r"storylines?|plots?|scenes?|episodes?|risk\b|first\s+aid|"
-                          r"month|day|week|walk|squad|mission|questions?|risk\s+assessment|in\s+the\s+trenches|deaths?)\b")
+                          r"month|day|week|walk|squad|mission|questions?|signs|risk\s+assessment|in\s+the\s+trenches|deaths?)\b")
 _MEDIA_BEFORE = re.compile(
     r"\b(?:podcasts?|episodes?|documentar(?:y|ies)|doc|articles?|essays?|films?|movies?|shows?|series|songs?|lyrics|"
-    r"books?|novels?|poems?|plays?|lectures?|training|course|module|class|lessons?|news|study|studies|research|"
+    r"books?|novels?|memoirs?|biograph(?:y|ies)|autobiograph(?:y|ies)|blogs?|vlogs?|poems?|plays?|lectures?|training|course|module|class|lessons?|news|study|studies|research|"
     r"talk|campaign|fundraiser|game|character|villain|hero|story|chapter|degree|thriller|drama|comedy|sitcom|"
-    r"cartoon|anime|comic|detective)\b"
-    r"(?:\s+\S+){0,6}?\s+(?:about|on|called|titled|named|where|says|said|goes|sings|in\s+which|ends\s+with|starts\s+with|opens\s+with)\b")
+    r"cartoon|anime|comic|detective|dissertation|thesis|assignment|coursework|presentation|seminar|webinar|project)\b"
+    r"(?:\s+\S+){0,6}?\s+(?:about|on|called|titled|named|where|says|said|goes|sings|in\s+which|ends\s+with|starts\s+with|opens\s+with|with|had|has|showed|shows|features?|featured|depicts?|depicted)\b")
 _MEDIA_SUBJECT = re.compile(r"\b(?:line\s+of\s+(?:the|a|that)\s+(?:play|song|poem|book|film|movie|show)|in\s+(?:the|my|this|that)\s+(?:show|film|movie|game|book|play|novel|series|episode|story)|"
                             r"in\s+romeo\s+and\s+juliet|the\s+(?:main\s+)?character|the\s+villain)\b")
 # Someone else speaking: "he said", "the character says", unless "I" speaks again after it
-_REPORTED = re.compile(r"\b(?!i\b)(\w+)\s+(?:said|says|told\s+\w+|asked|yelled|screamed|shouted|joked|texted|wrote|goes|sings|sang|talked\s+about|spoke\s+about|mentioned|described|shared)\b(.*)$")
+_REPORTED = re.compile(r"\b(?!(?:i|and|then|so|just|also|finally|even|i'?ve|ive)\b)(\w+)\s+(?:said|says|told\s+\w+|asked|yelled|screamed|shouted|joked|texted|wrote|goes|sings|sang|talked\s+about|spoke\s+about|mentioned|described|shared)\b(.*)$")
 _FIRST_PERSON = re.compile(r"\b(?:i|i'?m|im|i'?ve|ive|i'?d|id|i'?ll|me|my)\b")
 # Someone asking: "the doctor asked if I'd ever wanted to hurt myself" (the answer is elsewhere)
 _QUESTION = re.compile(r"\b(?:asked|asks|asking|ask)\s+(?:me\s+|us\s+)?(?:if|whether|about)\b|"
@@ -215,9 +220,9 @@ _NEG_AFTER = re.compile(r"^\W*(?:is\s*n'?t|isnt|is\s+not|was\s*n'?t|wasnt|was\s+
                         r"(?:something|an\s+option|on\s+my\s+mind|a\s+thought|in\s+my\s+head)\b")
 _IDIOM_AFTER = re.compile(r"^\W*(?:laughing|with\s+laughter|tripping|falling|trying\s+to|lifting|at\s+the\s+gym|"
                           r"for\s+(?:eating|using|taking|borrowing|losing|breaking|wearing|drinking|finishing|forgetting)\b|"
-                          r"working|shaving|cooking|chopping|by\s+accident|accidentally|in\s+the\s+foot|"
+                          r"working|shaving|cooking|chopping|by\s+accident|accidentally|in\s+the\s+foot|(?:\S+\s+){0,3}(?:as\s+a\s+joke|jokingly)|"
                           r"(?:\w+\s+){0,3}(?:by\s+accident|accidentally|playing|at\s+the\s+gym|on\s+the\s+stairs))\b")
-_IDIOM_BEFORE = re.compile(r"\b(?:nearly|almost|practically|basically|literally\s+almost|could\s+have)\s+$")
+_IDIOM_BEFORE = re.compile(r"\b(?:nearly|almost|practically|basically|literally\s+almost|could\s+have|bungee|bungy)\s+$")
 
 
 @dataclass(frozen=True)

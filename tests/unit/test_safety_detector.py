@@ -9,7 +9,15 @@ import pytest
 
 from core.safety.check import SafetyCheck
 from core.safety.classifier import ClassifierError, CrisisClassifier
-from core.safety.data import EXTRA_PATH, FRESH2_PATH, load_phrasings, split
+from core.safety.data import (
+    BATCH5_PATH,
+    BREADTH_PATH,
+    EXTRA_PATH,
+    FRESH2_PATH,
+    batch_halves,
+    load_phrasings,
+    split,
+)
 from core.safety.detector import CrisisDetector, chunks
 from core.safety.patterns import CATEGORIES, find_patterns
 
@@ -106,6 +114,49 @@ def test_the_untouched_half_never_reaches_training():
     # the training-only rows stay out of the held-out split the targets are measured on
     _, held = split(rows)
     assert {r.template for r in extra}.isdisjoint({r.template for r in held})
+
+
+@pytest.mark.parametrize(("text", "category"), [
+    ("I'm not going to do anything, but I wouldn't care if I disappeared.", "passive_ideation"),
+    ("Dying sounds almost comforting right now.", "passive_ideation"),
+    ("some nights i pray my heart just gives out", "passive_ideation"),
+    ("i'm such a waste of air", "hopelessness_burden"),
+    ("I'm tired of being the problem everyone has to deal with.", "hopelessness_burden"),
+    ("sh'd last night, feel awful", "self_injury"),
+    ("hugged my dad at the station, the last time he'll ever see me", "plan_timing"),
+    ("I sold my bike and my amp, won't need them after this week.", "preparatory"),
+    ("I finished my letters and then said goodbye forever to my friends", "preparatory"),
+    ("I've got a knife and a list of people at college", "harm_others"),
+    ("i keep picturing smothering my son when he won't settle", "harm_others"),
+])
+def test_implicit_statements_of_the_fifth_batch_kinds_fire(text, category):
+    hits = find_patterns(text)
+    assert hits and hits[0].category == category, hits
+
+
+@pytest.mark.parametrize("text", [
+    "I'm doing my thesis on self-harm in young men.",
+    "i want to go to sleep and not wake up until the holidays lol",
+    "We're going bungee jumping off a bridge in New Zealand!",
+    "i bought some rope for the tyre swing",
+    "We learned about self-harm signs at the staff training.",
+    "it's the last time you'll see me in this uniform, I'm retiring",
+])
+def test_look_alikes_of_the_fifth_batch_kinds_do_not_fire(text):
+    assert find_patterns(text) == []
+
+
+def test_batch5_test_half_never_reaches_training():
+    """The fifth batch's test half is only scored: none of its templates or texts is trained on or tuned on."""
+    dev, test = batch_halves(load_phrasings(BATCH5_PATH))
+    assert sum(r.label for r in test) >= 60 and sum(not r.label for r in test) >= 60
+    assert {r.category for r in test if r.label} == set(CATEGORIES)
+    seen = load_phrasings() + load_phrasings(EXTRA_PATH) + load_phrasings(BREADTH_PATH) + dev
+    assert {r.template for r in test}.isdisjoint({r.template for r in seen})
+    same = {r.text.lower() for r in test} & {r.text.lower() for r in seen}
+    # one hard negative of batch 5 happens to repeat, word for word, an idiom row the first session wrote
+    # (idi32); it is counted in the test half's figures as it was scored (docs/safety.md)
+    assert same == {"i wanted the ground to swallow me up when i tripped on stage."}, same
 
 
 def test_the_classifier_catches_what_no_pattern_names(detector):
