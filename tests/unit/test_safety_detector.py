@@ -18,7 +18,7 @@ from core.safety.data import (
     load_phrasings,
     split,
 )
-from core.safety.detector import CrisisDetector, chunks
+from core.safety.detector import CrisisDetector, _joined_short, chunks
 from core.safety.patterns import CATEGORIES, find_patterns
 
 
@@ -165,6 +165,18 @@ def test_the_classifier_catches_what_no_pattern_names(detector):
     assert len(caught) >= 4, "the learned layer adds recall on held-out statements no pattern names"
     d = detector.check(caught[0].text)
     assert d.layer == "model" and d.model == "ngram-logreg" and d.rule is None and d.category in CATEGORIES
+
+
+@pytest.mark.parametrize("text", ["I see.", "I know.", "Good night.", "me too", "Sure."])
+def test_a_back_channel_is_not_read_by_the_classifier_alone(detector, text):
+    # before, "I see." scored 0.9 from two n-grams and fired the check on a back-channel
+    assert detector.model_score(text) == 0.0 and not detector.check(text).triggered
+
+
+def test_a_short_sentence_is_read_with_the_next_one(detector):
+    pieces = _joined_short(chunks("Okay. I have a rope in the garage and I keep looking at it. Bye."))
+    assert pieces == ["Okay. I have a rope in the garage and I keep looking at it. Bye."]
+    assert detector.check("kms").triggered  # a short turn still meets the patterns
 
 
 def test_a_crisis_sentence_inside_a_long_turn_is_not_diluted(detector):
