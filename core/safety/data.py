@@ -32,6 +32,8 @@ BREADTH_PATH = ASSETS / "safety" / "phrasings-breadth.tsv"
 # A fifth batch, written and scored before the third session changed anything: its dev half
 # (CRC-32(template) % 2 == 0) is trained on; its test half is only ever scored, never printed.
 BATCH5_PATH = ASSETS / "safety" / "phrasings-batch5.tsv"
+# A sixth batch, written after the third session's head was trained and scored once (before/after): scored only.
+BATCH6_PATH = ASSETS / "safety" / "phrasings-batch6.tsv"
 HELD_OUT_EVERY = 4  # one template in four is held out
 
 
