@@ -34,6 +34,8 @@ BREADTH_PATH = ASSETS / "safety" / "phrasings-breadth.tsv"
 BATCH5_PATH = ASSETS / "safety" / "phrasings-batch5.tsv"
 # A sixth batch, written after the third session's head was trained and scored once (before/after): scored only.
 BATCH6_PATH = ASSETS / "safety" / "phrasings-batch6.tsv"
+# A seventh batch, written after the second breadth round's head was trained: scored once per head, never trained on.
+BATCH7_PATH = ASSETS / "safety" / "phrasings-batch7.tsv"
 HELD_OUT_EVERY = 4  # one template in four is held out
 
 

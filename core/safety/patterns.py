@@ -211,6 +211,8 @@ _REPORTED = re.compile(r"\b(?!(?:i|and|then|so|just|also|finally|even|i'?ve|ive)
 _FIRST_PERSON = re.compile(r"\b(?:i|i'?m|im|i'?ve|ive|i'?d|id|i'?ll|me|my)\b")
 # Someone asking: "the doctor asked if I'd ever wanted to hurt myself" (the answer is elsewhere)
 _QUESTION = re.compile(r"\b(?:asked|asks|asking|ask)\s+(?:me\s+|us\s+)?(?:if|whether|about)\b|"
+                       # a lesson on the topic: "we learned about self harm in first aid"
+                       r"\b(?:learn(?:ed|t|ing)?|taught|teaching)\s+(?:\w+\s+)?about\s+$|"
                        r"\b(?:psychology|history|science|stigma|topic|statistics|signs|effects)\s+of\s+$|"
                        # someone else's death: "her brother died by suicide", "lost a friend to suicide"
                        r"\b(?:died|death|dies|passed)\s+(?:by|from|of)\s+$|\b(?:lost|losing)\s+(?:\w+\s+){0,3}to\s+$")

@@ -12,6 +12,7 @@ from core.safety.classifier import ClassifierError, CrisisClassifier
 from core.safety.data import (
     BATCH5_PATH,
     BATCH6_PATH,
+    BATCH7_PATH,
     BREADTH_PATH,
     EXTRA_PATH,
     FRESH2_PATH,
@@ -158,10 +159,11 @@ def test_batch5_test_half_never_reaches_training():
     # one hard negative of batch 5 happens to repeat, word for word, an idiom row the first session wrote
     # (idi32); it is counted in the test half's figures as it was scored (docs/safety.md)
     assert same == {"i wanted the ground to swallow me up when i tripped on stage."}, same
-    # the sixth batch is scored only, like the test half
-    sixth = load_phrasings(BATCH6_PATH)
-    assert sum(r.label for r in sixth) >= 55 and sum(not r.label for r in sixth) >= 55
-    assert {r.text.lower() for r in sixth}.isdisjoint({r.text.lower() for r in seen + test})
+    # the sixth and seventh batches are scored only, like the test half
+    for path in (BATCH6_PATH, BATCH7_PATH):
+        later = load_phrasings(path)
+        assert sum(r.label for r in later) >= 55 and sum(not r.label for r in later) >= 55
+        assert {r.text.lower() for r in later}.isdisjoint({r.text.lower() for r in seen + test})
 
 
 def test_the_classifier_catches_what_no_pattern_names(detector):
