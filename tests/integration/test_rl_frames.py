@@ -50,3 +50,30 @@ def test_the_rl_update_sees_the_frames_the_rollouts_were_sampled_from(tmp_path: 
     # the same clip's frames for a prompt's group, and different clips for the two prompts
     by_prompt = {(e.frames.shape[0], float(e.frames.sum())) for e in seen}
     assert len(by_prompt) == 2
+
+
+def test_a_saved_frames_model_loads_with_its_encoder_named_and_hears_frames_again(tmp_path: Path):
+    """Stage 2 and stage 3 start from a saved stage-1 folder: the loaded model must still find the
+    frozen encoder pass its frames come from, and pass its name on when saved again (the exporter
+    reads it)."""
+    import json
+
+    from training.model.cogaudio import CogAudioModel
+    from training.model.config import ModelConfig
+    from training.model.export_layout import load_model, save_model
+    from training.stages.data import ExampleBuilder
+
+    data = build(tmp_path / "lime", texts=1)
+    from datasets import load_from_disk
+
+    row = load_from_disk(str(data))["train"][0]
+    cfg = ModelConfig(llm="tiny-random", encoder_init="ct2:tiny.en", audio_input="asr-encoder-frames",
+                      frames_cache=str(tmp_path / "cache"), train_encoder=False, projector_hidden=32, lora_r=4)
+    save_model(CogAudioModel.build(cfg), tmp_path / "stage1")
+    loaded = load_model(tmp_path / "stage1")
+    assert loaded.cfg.encoder_init == "ct2:tiny.en"
+    builder = ExampleBuilder.for_model(loaded)  # raised FileNotFoundError for 'scratch' before
+    ex = builder.prompt_example(row, builder.prompts[False])
+    assert ex.frames is not None and ex.frames.shape[0] > 0 and ex.mel is None
+    save_model(loaded, tmp_path / "stage2")
+    assert json.loads((tmp_path / "stage2" / "audio" / "config.json").read_text())["encoder_init"] == "ct2:tiny.en"

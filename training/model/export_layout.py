@@ -77,6 +77,10 @@ def load_model(model_dir: str | Path, device: str = "cpu") -> CogAudioModel:
     cfg.encoder_heads, cfg.encoder_ffn_dim, cfg.n_mels = audio_cfg["heads"], audio_cfg["ffn_dim"], audio_cfg["n_mels"]
     model = CogAudioModel.build(cfg)
     load_weights_into(model, d)
+    # built from scratch only to skip loading weights twice; the model still names its encoder, which a
+    # frames model needs to find the frozen encoder pass (training.stages.data.frames_cache) and which
+    # save_model writes into the next stage's folder for the exporter
+    model.cfg.encoder_init = meta["model"].get("encoder_init", "scratch")
     return model.to(device).eval()
 
 
