@@ -32,8 +32,18 @@ class Ear:
     def __init__(self, head: EmotionHead) -> None:
         self.head = head
 
+    def pooled(self, output: EncoderOutput) -> np.ndarray:
+        """The turn's pooled vector: over the head's own encoder stem when it has one (the
+        emotion is clearer in the encoder's middle layers), else over the transcript's frames."""
+        stem = self.head.stem
+        if stem is None:
+            return stats_pool(output.speech)
+        if output.mel is None:
+            raise ValueError("this emotion head reads the encoder's first layers and needs the turn's mel frames")
+        return stats_pool(stem.speech_frames(output.mel, output.n_samples))
+
     def hear(self, output: EncoderOutput, baseline: VoiceBaseline) -> Hearing:
-        z = baseline.observe(stats_pool(output.speech))
+        z = baseline.observe(self.pooled(output))
         probs = self.head.probabilities(z)
         k = int(np.argmax(probs))
         label = EMOTIONS[k]

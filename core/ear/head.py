@@ -6,7 +6,11 @@ travels with the model pair and loads without torch or pickle:
     tensors  ear.mu0, ear.var0            population statistics (the baseline's prior)
              ear.emotion.weight/bias      (7, D) / (7,)  label logits
              ear.intensity.weight/bias    (3, D) / (3,)  low / medium / high logits
+             ear.stem.*                   optional: the encoder's first layers (core/ear/encoder_stem.py),
+                                          float16; the head then reads their output, not the last layer
     keys     cogaudio.ear.encoder         which encoder's frames it reads (e.g. whisper-tiny.en)
+             cogaudio.ear.stem_layers     with ear.stem.*: how many layers, and their attention heads
+             cogaudio.ear.stem_heads
              cogaudio.ear.temperature     logits are divided by it (fitted on held-out data)
              cogaudio.ear.prior_turns     the baseline's prior weight k
              cogaudio.ear.labels          the label order (EMOTIONS.md)
@@ -20,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from core.ear.baseline import VoiceBaseline
+from core.ear.encoder_stem import EncoderStem
 from core.emotion.labels import EMOTIONS, INTENSITIES
 
 
@@ -38,10 +43,16 @@ class EmotionHead:
     bi: np.ndarray
     temperature: float = 1.0
     prior_turns: float = 3.0
+    stem: EncoderStem | None = None  # None: the head reads the encoder's last layer (the transcript's frames)
 
     @property
     def dim(self) -> int:
         return int(self.mu0.shape[0])
+
+    @property
+    def features(self) -> str:
+        """What the pooled vector is made of; a voice profile is kept per feature space."""
+        return self.encoder if self.stem is None else f"{self.encoder}/layer{self.stem.n_layers}"
 
     def baseline(self) -> VoiceBaseline:
         return VoiceBaseline(self.mu0, self.var0, self.prior_turns)
@@ -86,6 +97,18 @@ class EmotionHead:
             if tuple(names) != EMOTIONS:
                 raise HeadError(f"emotion head {path} was trained for labels {names}, not {list(EMOTIONS)}")
         d = tensors["ear.mu0"].shape[0]
+        stem = None
+        stem_tensors = {n[len("ear.stem."):]: v for n, v in tensors.items() if n.startswith("ear.stem.")}
+        if stem_tensors:
+            shapes = {t.name: [int(x) for x in reversed(t.shape)] for t in reader.tensors}  # GGUF lists dims innermost first
+            stem_tensors = {n: v.reshape(shapes[f"ear.stem.{n}"]) for n, v in stem_tensors.items()}
+            stem = EncoderStem(stem_tensors, int(scalar("cogaudio.ear.stem_layers")), int(scalar("cogaudio.ear.stem_heads")))
+            try:
+                stem.validate()
+            except ValueError as exc:
+                raise HeadError(f"emotion head {path}: {exc}; re-export it") from None
+            if 2 * stem.dim != d:
+                raise HeadError(f"emotion head {path}: its stem is {stem.dim} wide but the head reads {d} features; re-export it")
         head = cls(
             encoder=str(scalar("cogaudio.ear.encoder")),
             mu0=tensors["ear.mu0"], var0=tensors["ear.var0"],
@@ -93,6 +116,7 @@ class EmotionHead:
             wi=tensors["ear.intensity.weight"].reshape(len(INTENSITIES), d), bi=tensors["ear.intensity.bias"],
             temperature=float(scalar("cogaudio.ear.temperature", 1.0)),
             prior_turns=float(scalar("cogaudio.ear.prior_turns", 3.0)),
+            stem=stem,
         )
         if head.temperature <= 0 or not np.all(np.isfinite(head.w)):
             raise HeadError(f"emotion head {path} holds invalid values; re-export it")
@@ -112,6 +136,11 @@ class EmotionHead:
                             ("ear.emotion.bias", self.b), ("ear.intensity.weight", self.wi),
                             ("ear.intensity.bias", self.bi)):
             writer.add_tensor(name, np.ascontiguousarray(value, dtype=np.float32))
+        if self.stem is not None:
+            writer.add_uint32("cogaudio.ear.stem_layers", self.stem.n_layers)
+            writer.add_uint32("cogaudio.ear.stem_heads", self.stem.n_heads)
+            for name, value in sorted(self.stem.tensors.items()):
+                writer.add_tensor(f"ear.stem.{name}", np.ascontiguousarray(value, dtype=np.float16))
         writer.write_header_to_file()
         writer.write_kv_data_to_file()
         writer.write_tensors_to_file()

@@ -20,7 +20,6 @@ from core.ear.baseline import VoiceBaseline
 from core.ear.ear import Ear, Hearing
 from core.ear.enrolment import EnrolResult, check_clip, enrolment_path, read_enrolled, write_enrolled
 from core.ear.head import EmotionHead, HeadError
-from core.ear.pooling import stats_pool
 from core.models.manifest import DEFAULT_MANIFEST, ModelAssetError, check_file, load_manifest
 from core.speech.encoder_pass import EncoderOutput
 
@@ -54,8 +53,8 @@ class EarListener:
         self._lock = threading.Lock()
         self.baseline: VoiceBaseline = head.baseline()
         self.enrolled = 0  # calm enrolment turns in the baseline (core.ear.enrolment)
-        if profile is not None and adapt and self.baseline.load(profile, head.encoder):
-            self.enrolled = min(read_enrolled(profile, head.encoder), self.baseline.n)
+        if profile is not None and adapt and self.baseline.load(profile, head.features):
+            self.enrolled = min(read_enrolled(profile, head.features), self.baseline.n)
             log.info("voice baseline: %d earlier turns (%d enrolment) from %s", self.baseline.n, self.enrolled, profile)
 
     @classmethod
@@ -75,7 +74,7 @@ class EarListener:
             hearing = self.ear.hear(output, self.baseline)
             if self.profile is not None:
                 try:
-                    self.baseline.save(self.profile, self.head.encoder)
+                    self.baseline.save(self.profile, self.head.features)
                 except OSError as exc:  # a full or read-only disk must not cost the turn
                     log.warning("could not save the voice baseline to %s: %s", self.profile, exc)
             return hearing
@@ -103,13 +102,13 @@ class EarListener:
             raise ValueError("the ear is not hearing you against your own voice (ear.adapt_to_speaker is off); "
                              "turn on 'Hear me against my own voice' in Settings > Listening to enrol")
         voice_s = check_clip(pcm)
-        x = stats_pool(asr.encode(pcm).speech)  # before the lock: the encoder pass is the slow part
+        x = self.ear.pooled(asr.encode(pcm))  # before the lock: the encoder pass is the slow part
         with self._lock:
             self.baseline.add(x)
             self.enrolled += 1
             if self.profile is not None:  # errors reach the caller: an enrolment asked for must be kept
-                self.baseline.save(self.profile, self.head.encoder)
-                write_enrolled(self.profile, self.head.encoder, self.enrolled)
+                self.baseline.save(self.profile, self.head.features)
+                write_enrolled(self.profile, self.head.features, self.enrolled)
             return EnrolResult(self.enrolled, self.baseline.n, round(voice_s, 2), self.profile)
 
     def new_session(self) -> None:

@@ -48,6 +48,8 @@ class EncoderOutput:
 
     frames: np.ndarray
     n_valid: int
+    mel: np.ndarray | None = None  # (n_mels, window) log-mel the frames came from: the ear's stem reads it
+    n_samples: int = 0  # samples of the turn (at most 30 s)
 
     @property
     def storage(self):
@@ -109,7 +111,7 @@ class EncoderPass:
         storage = self._model.model.encode(get_ctranslate2_storage(mel[None]), to_cpu=True)
         frames = np.array(storage, dtype=np.float32)[0]
         del storage
-        out = EncoderOutput(frames, valid_frames(pcm.size, frames.shape[0]))
+        out = EncoderOutput(frames, valid_frames(pcm.size, frames.shape[0]), mel, int(pcm.size))
         with self._lock:
             self.passes += 1
             self._recent[key] = (pcm, out)

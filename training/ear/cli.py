@@ -54,7 +54,16 @@ def encoder_dir(cfg: EarConfig) -> Path:
     return Path(cfg.encoder)
 
 
-def open_cache(cfg: EarConfig, with_encoder: bool = True):
+def open_stem(cfg: EarConfig):
+    """The encoder stem the config's head reads, or None (the last layer)."""
+    if not cfg.stem_layers:
+        return None
+    from training.ear.stem import load_stem
+
+    return load_stem(encoder_dir(cfg), cfg.stem_layers)
+
+
+def open_cache(cfg: EarConfig, with_encoder: bool = True, stem=None):
     from core.speech.encoder_pass import EncoderPass
     from training.ear.features import FeatureCache, encoder_fingerprint
 
@@ -66,7 +75,7 @@ def open_cache(cfg: EarConfig, with_encoder: bool = True):
         encoder = EncoderPass(WhisperModel(str(model_dir), device="cpu", compute_type=cfg.compute_type,
                                            cpu_threads=cfg.threads))
     fp = encoder_fingerprint(model_dir, cfg.encoder_name, cfg.compute_type)
-    return FeatureCache(Path(cfg.cache_dir) / cfg.encoder_name, encoder, fp)
+    return FeatureCache(Path(cfg.cache_dir) / cfg.encoder_name, encoder, fp, stem)
 
 
 def _augmenter(cfg: EarConfig):
@@ -121,7 +130,7 @@ def cmd_features(args) -> int:
     from training.ear.table import build_table
 
     cfg = load_ear_config(args.config, args.overrides)
-    cache = open_cache(cfg)
+    cache = open_cache(cfg, stem=open_stem(cfg))
     t0 = time.perf_counter()
 
     def progress(i: int) -> None:

@@ -19,6 +19,10 @@ class EarConfig:
         "transcript's own model, so the app runs one encoder pass for both")})
     encoder_name: str = field(default="whisper-tiny.en", metadata={"help": "name written into the head file"})
     compute_type: str = field(default="int8", metadata={"help": "CTranslate2 compute type (the app's asr.compute_type)"})
+    stem_layers: int = field(default=0, metadata={"help": (
+        "0: the head reads the encoder's last layer (the transcript's frames); n >= 1: the output of the encoder's "
+        "first n layers, which the ear runs itself (core/ear/encoder_stem.py; weights in the head file). Emotion "
+        "is clearer in the middle layers (docs/ear.md)")})
     threads: int = field(default=2, metadata={"help": "encoder threads"})
     cache_dir: str = field(default="data/ear-cache", metadata={"help": "per-clip feature cache"})
     table: str = field(default="data/ear/table.npz", metadata={"help": "the feature table (built by `ear features`)"})

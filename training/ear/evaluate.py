@@ -7,6 +7,7 @@ Real corpora are scored on their own label sets (a 4-emotion corpus as a 4-way t
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -55,6 +56,10 @@ def fit_and_report(cfg: EarConfig) -> EmotionHead:
     table = Table.load(Path(cfg.table))
     train, val, test = shipped_split(table)
     head = train_head(*calibration_split(train, val), cfg.head, cfg.encoder_name)
+    if cfg.stem_layers:  # the head carries the layers whose output it reads
+        from training.ear.cli import open_stem
+
+        head = dataclasses.replace(head, stem=open_stem(cfg))
     out = Path(cfg.out_dir)
     head.save(out / "emotion-head.gguf")
     summary = report(head, test, out / "lime-test", "LIME test voice")
@@ -158,7 +163,7 @@ def evaluate_head(cfg: EarConfig, head_path: Path, data: Path, split: str, out: 
         if np.any(test.corpus == "lime"):
             test = test.subset((test.corpus != "lime") | (test.split == split))
     else:
-        cache = open_cache(cfg)
+        cache = open_cache(cfg, stem=head.stem)  # the head's own features, whatever the config says
         clips = corpus_clips(data) if data.suffix == ".jsonl" else (c for c in lime_clips(data) if c.meta["split"] == split)
         test, skipped = build_table(clips, cache)
         if skipped:

@@ -21,9 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
+from core.audio.pcm import SAMPLE_RATE
+from core.ear.encoder_stem import EncoderStem
 from core.ear.pooling import stats_pool
 from core.speech.encoder_pass import WINDOW_FACTOR, WINDOW_MIN_S, EncoderPass, digest
+from training.ear.stem import stem_fingerprint
 
+MAX_SAMPLES = 30 * SAMPLE_RATE  # EncoderPass.encode reads the first 30 s of a longer turn
 WINDOW_RULE = f"max({WINDOW_MIN_S},{WINDOW_FACTOR}x)"
 
 
@@ -46,10 +50,11 @@ def encoder_fingerprint(model_dir: Path, name: str, compute_type: str) -> str:
 class FeatureCache:
     """`get(pcm, augment)` -> Cached; computes and stores on a miss."""
 
-    def __init__(self, root: Path, encoder: EncoderPass | None, fingerprint: str) -> None:
+    def __init__(self, root: Path, encoder: EncoderPass | None, fingerprint: str, stem: EncoderStem | None = None) -> None:
         self.root = Path(root)
         self.encoder = encoder
-        self.fingerprint = fingerprint
+        self.stem = stem  # set: pooled features of the stem's output (frames not kept: the projector reads the last layer)
+        self.fingerprint = fingerprint if stem is None else f"{fingerprint}|{stem_fingerprint(stem.n_layers)}"
         self.hits = self.misses = 0
 
     def key(self, pcm: np.ndarray, augment: str = "") -> str:
@@ -82,6 +87,12 @@ class FeatureCache:
         if self.encoder is None:
             raise KeyError(f"feature {key} not cached and no encoder to compute it")
         self.misses += 1
+        if self.stem is not None:  # the mel window alone: no CTranslate2 pass, the stem is the encoder here
+            pcm = np.asarray(pcm, dtype=np.float32)[: MAX_SAMPLES]
+            frames = self.stem.speech_frames(self.encoder.features(pcm), pcm.size)
+            cached = Cached(stats_pool(frames), np.zeros((0, frames.shape[1]), np.float16))
+            self._store(key, cached)
+            return cached
         out = self.encoder.encode(pcm)
         cached = Cached(stats_pool(out.speech), out.speech.astype(np.float16))
         self._store(key, cached)

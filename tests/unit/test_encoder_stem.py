@@ -1,0 +1,97 @@
+"""The ear's numpy encoder stem against transformers' WhisperEncoder on the installed tiny.en
+weights, its trip through the head file, and the ear reading a turn through it."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from core.ear.baseline import VoiceBaseline  # noqa: E402
+from core.ear.ear import Ear  # noqa: E402
+from core.ear.encoder_stem import EncoderStem, stem_mel_frames  # noqa: E402
+from core.ear.head import EmotionHead, HeadError  # noqa: E402
+from core.ear.pooling import stats_pool  # noqa: E402
+from core.speech.encoder_pass import EncoderOutput  # noqa: E402
+from training.ear.stem import load_stem  # noqa: E402
+from training.model.whisper_ct2 import encode_window, load_whisper_encoder, locate_ct2_whisper  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    return load_whisper_encoder("tiny.en")
+
+
+@pytest.fixture(scope="module")
+def stem():
+    return load_stem(locate_ct2_whisper("tiny.en").folder, 2)
+
+
+def _mel(seconds: float, seed: int) -> tuple[np.ndarray, int]:
+    """A turn's mel window as EncoderPass pads it (10 s at least), and the turn's sample count."""
+    from faster_whisper.feature_extractor import FeatureExtractor
+
+    rng = np.random.default_rng(seed)
+    n = int(seconds * 16000)
+    t = np.arange(n) / 16000
+    pcm = (0.2 * np.sin(2 * np.pi * (120 + 40 * rng.random()) * t * (1 + 0.1 * t)) + 0.02 * rng.standard_normal(n))
+    mel = FeatureExtractor(feature_size=80)(pcm.astype(np.float32), chunk_length=30)
+    window = max(1000, stem_mel_frames(n))
+    mel = mel[:, :window]
+    return np.pad(mel, ((0, 0), (0, window - mel.shape[1])), constant_values=mel.min()), n
+
+
+@pytest.mark.parametrize("seconds", [0.5, 2.7, 12.3])
+def test_stem_equals_whisper_encoder_layers(encoder, stem, seconds):
+    mel, n = _mel(seconds, int(seconds * 10))
+    got = stem.speech_frames(mel, n)
+    frames = stem_mel_frames(n)
+    with torch.no_grad():
+        states = encode_window(encoder, torch.from_numpy(np.ascontiguousarray(mel[None, :, :frames])), hidden_states=True)
+    want = states[2][0, : got.shape[0]].numpy()  # the output of the second layer
+    assert got.shape == (min(frames // 2, -(-n // 320)), 384)
+    cos = (got * want).sum(1) / (np.linalg.norm(got, axis=1) * np.linalg.norm(want, axis=1))
+    assert cos.min() > 0.999  # float16 weights against float32
+    assert not np.allclose(got, states[1][0, : got.shape[0]].numpy(), atol=1e-2)  # not the first layer's output
+
+
+def test_stem_rejects_bad_mel(stem):
+    with pytest.raises(ValueError, match="even"):
+        stem.forward(np.zeros((80, 101), np.float32))
+    with pytest.raises(ValueError, match="80"):
+        stem.forward(np.zeros((64, 100), np.float32))
+
+
+def _head_with(stem: EncoderStem) -> EmotionHead:
+    rng = np.random.default_rng(0)
+    d = 2 * stem.dim
+    return EmotionHead("whisper-tiny.en", rng.normal(size=d).astype(np.float32), np.ones(d, np.float32),
+                       rng.normal(size=(7, d)).astype(np.float32), np.zeros(7, np.float32),
+                       np.zeros((3, d), np.float32), np.zeros(3, np.float32), 2.0, 3.0, stem)
+
+
+def test_head_file_carries_the_stem_and_the_ear_reads_through_it(stem, tmp_path):
+    head = _head_with(stem)
+    back = EmotionHead.load(head.save(tmp_path / "h.gguf"))
+    assert back.stem is not None and back.stem.n_layers == 2 and back.stem.n_heads == stem.n_heads
+    assert back.features == "whisper-tiny.en/layer2" and _head_with(stem).features != dataclasses.replace(head, stem=None).features
+    for name, value in stem.tensors.items():  # stored as float16, which load_stem already rounded to
+        np.testing.assert_array_equal(back.stem.tensors[name], value)
+    mel, n = _mel(2.7, 1)
+    last_layer = np.random.default_rng(2).normal(size=(500, 384)).astype(np.float32)
+    out = EncoderOutput(last_layer, 135, mel, n)
+    hearing = Ear(back).hear(out, back.baseline())
+    z = back.baseline().observe(stats_pool(stem.speech_frames(mel, n)))
+    assert hearing.probabilities["sad"] == pytest.approx(float(back.probabilities(z)[2]), abs=1e-4)
+    with pytest.raises(ValueError, match="mel"):
+        Ear(back).hear(EncoderOutput(last_layer, 135), VoiceBaseline(back.mu0, back.var0, 3.0))
+
+
+def test_head_with_a_stem_of_the_wrong_width_is_refused(stem, tmp_path):
+    head = dataclasses.replace(_head_with(stem), mu0=np.zeros(10, np.float32), var0=np.ones(10, np.float32),
+                               w=np.zeros((7, 10), np.float32), wi=np.zeros((3, 10), np.float32))
+    with pytest.raises(HeadError, match="wide"):
+        EmotionHead.load(head.save(tmp_path / "bad.gguf"))
