@@ -40,7 +40,8 @@ class Ear:
             return stats_pool(output.speech)
         if output.mel is None:
             raise ValueError("this emotion head reads the encoder's first layers and needs the turn's mel frames")
-        return stats_pool(stem.speech_frames(output.mel, output.n_samples))
+        own = stats_pool(stem.speech_frames(output.mel, output.n_samples))
+        return np.concatenate([stats_pool(output.speech), own]) if self.head.stem_with_last else own
 
     def hear(self, output: EncoderOutput, baseline: VoiceBaseline) -> Hearing:
         z = baseline.observe(self.pooled(output))

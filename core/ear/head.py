@@ -11,6 +11,7 @@ travels with the model pair and loads without torch or pickle:
     keys     cogaudio.ear.encoder         which encoder's frames it reads (e.g. whisper-tiny.en)
              cogaudio.ear.stem_layers     with ear.stem.*: how many layers, and their attention heads
              cogaudio.ear.stem_heads
+             cogaudio.ear.stem_with_last  1: the last layer's pooled vector comes first, then the stem's
              cogaudio.ear.temperature     logits are divided by it (fitted on held-out data)
              cogaudio.ear.prior_turns     the baseline's prior weight k
              cogaudio.ear.labels          the label order (EMOTIONS.md)
@@ -44,6 +45,7 @@ class EmotionHead:
     temperature: float = 1.0
     prior_turns: float = 3.0
     stem: EncoderStem | None = None  # None: the head reads the encoder's last layer (the transcript's frames)
+    stem_with_last: bool = False  # with a stem: the last layer's pooled vector, then the stem's
 
     @property
     def dim(self) -> int:
@@ -52,7 +54,9 @@ class EmotionHead:
     @property
     def features(self) -> str:
         """What the pooled vector is made of; a voice profile is kept per feature space."""
-        return self.encoder if self.stem is None else f"{self.encoder}/layer{self.stem.n_layers}"
+        if self.stem is None:
+            return self.encoder
+        return f"{self.encoder}/{'last+' if self.stem_with_last else ''}layer{self.stem.n_layers}"
 
     def baseline(self) -> VoiceBaseline:
         return VoiceBaseline(self.mu0, self.var0, self.prior_turns)
@@ -98,6 +102,7 @@ class EmotionHead:
                 raise HeadError(f"emotion head {path} was trained for labels {names}, not {list(EMOTIONS)}")
         d = tensors["ear.mu0"].shape[0]
         stem = None
+        with_last = False
         stem_tensors = {n[len("ear.stem."):]: v for n, v in tensors.items() if n.startswith("ear.stem.")}
         if stem_tensors:
             shapes = {t.name: [int(x) for x in reversed(t.shape)] for t in reader.tensors}  # GGUF lists dims innermost first
@@ -107,7 +112,8 @@ class EmotionHead:
                 stem.validate()
             except ValueError as exc:
                 raise HeadError(f"emotion head {path}: {exc}; re-export it") from None
-            if 2 * stem.dim != d:
+            with_last = bool(int(scalar("cogaudio.ear.stem_with_last", 0)))
+            if 2 * stem.dim * (2 if with_last else 1) != d:
                 raise HeadError(f"emotion head {path}: its stem is {stem.dim} wide but the head reads {d} features; re-export it")
         head = cls(
             encoder=str(scalar("cogaudio.ear.encoder")),
@@ -116,7 +122,7 @@ class EmotionHead:
             wi=tensors["ear.intensity.weight"].reshape(len(INTENSITIES), d), bi=tensors["ear.intensity.bias"],
             temperature=float(scalar("cogaudio.ear.temperature", 1.0)),
             prior_turns=float(scalar("cogaudio.ear.prior_turns", 3.0)),
-            stem=stem,
+            stem=stem, stem_with_last=with_last,
         )
         if head.temperature <= 0 or not np.all(np.isfinite(head.w)):
             raise HeadError(f"emotion head {path} holds invalid values; re-export it")
@@ -139,6 +145,7 @@ class EmotionHead:
         if self.stem is not None:
             writer.add_uint32("cogaudio.ear.stem_layers", self.stem.n_layers)
             writer.add_uint32("cogaudio.ear.stem_heads", self.stem.n_heads)
+            writer.add_uint32("cogaudio.ear.stem_with_last", int(self.stem_with_last))
             for name, value in sorted(self.stem.tensors.items()):
                 writer.add_tensor(f"ear.stem.{name}", np.ascontiguousarray(value, dtype=np.float16))
         writer.write_header_to_file()

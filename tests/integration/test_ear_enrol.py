@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 from core.audio.pcm import SAMPLE_RATE, load_audio
+from core.ear.ear import Ear
 from core.ear.enrolment import enrolment_path
 from core.ear.head import EmotionHead
 from core.ear.listener import EarListener
-from core.ear.pooling import stats_pool
 from core.settings import EarSettings, Settings, save_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,7 +43,7 @@ def pooled_calm():
     from core.speech.encoder_pass import EncoderPass
 
     enc = EncoderPass(WhisperModel(str(require_bundled("asr")), device="cpu", compute_type="int8", cpu_threads=2))
-    return stats_pool(enc.encode(load_audio(CALM)).speech).astype(np.float64)
+    return Ear(EmotionHead.load(HEAD)).pooled(enc.encode(load_audio(CALM))).astype(np.float64)
 
 
 def _listener(profile: Path | None, adapt: bool = True) -> EarListener:

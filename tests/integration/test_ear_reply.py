@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from core.audio.pcm import load_audio
+from core.ear.ear import Ear
 from core.ear.head import EmotionHead
-from core.ear.pooling import stats_pool
 from core.emotion.labels import EMOTIONS
 from core.settings import Settings, save_settings
 
@@ -50,7 +50,7 @@ def expected():
 
     enc = EncoderPass(WhisperModel(str(require_bundled("asr")), device="cpu", compute_type="int8", cpu_threads=2))
     head = EmotionHead.load(HEAD)
-    pooled = [stats_pool(enc.encode(load_audio(p)).speech) for p in SAMPLES]
+    pooled = [Ear(head).pooled(enc.encode(load_audio(p))) for p in SAMPLES]  # the last layer or the head's stem
     alone = [head.probabilities(head.baseline().observe(x)) for x in pooled]
     base = head.baseline()
     session = [head.probabilities(base.observe(x)) for x in pooled]

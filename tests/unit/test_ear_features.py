@@ -68,3 +68,21 @@ def test_cache_hit_miss_stale_and_damaged(tmp_path, encoder):
     c = cache.get(pcm)  # damaged entry: recomputed, not an error
     np.testing.assert_allclose(c.pooled, a.pooled, rtol=1e-5)
     assert cache.misses == 3
+
+
+def test_stem_features_are_cached_apart_and_joined_after_the_last_layer(tmp_path, encoder):
+    from training.ear.features import JoinedCache
+    from training.ear.stem import load_stem
+    from training.model.whisper_ct2 import locate_ct2_whisper
+
+    stem = load_stem(locate_ct2_whisper("tiny.en").folder, 1)
+    last = FeatureCache(tmp_path, encoder, "tiny.en|int8|v1")
+    own = FeatureCache(tmp_path, encoder, "tiny.en|int8|v1", stem)
+    pcm = (0.1 * np.sin(np.linspace(0, 900, 2 * 16000))).astype(np.float32)
+    assert own.key(pcm) != last.key(pcm)  # another feature space: never read for the other
+    got = own.get(pcm)
+    np.testing.assert_allclose(got.pooled, stats_pool(stem.speech_frames(encoder.features(pcm), pcm.size)), rtol=1e-6)
+    assert got.pooled.shape == (768,) and not np.allclose(got.pooled, last.get(pcm).pooled, atol=1e-2)
+    joined = JoinedCache(last, own).get(pcm)
+    np.testing.assert_array_equal(joined.pooled, np.concatenate([last.get(pcm).pooled, own.get(pcm).pooled]))
+    assert own.misses == 1 and own.hits >= 2

@@ -95,3 +95,19 @@ def test_head_with_a_stem_of_the_wrong_width_is_refused(stem, tmp_path):
                                w=np.zeros((7, 10), np.float32), wi=np.zeros((3, 10), np.float32))
     with pytest.raises(HeadError, match="wide"):
         EmotionHead.load(head.save(tmp_path / "bad.gguf"))
+
+
+def test_head_reading_the_last_layer_and_the_stem(stem, tmp_path):
+    rng = np.random.default_rng(5)
+    d = 4 * stem.dim
+    head = EmotionHead("whisper-tiny.en", rng.normal(size=d).astype(np.float32), np.ones(d, np.float32),
+                       rng.normal(size=(7, d)).astype(np.float32), np.zeros(7, np.float32),
+                       np.zeros((3, d), np.float32), np.zeros(3, np.float32), 2.0, 3.0, stem, True)
+    back = EmotionHead.load(head.save(tmp_path / "joined.gguf"))
+    assert back.stem_with_last and back.features == "whisper-tiny.en/last+layer2"
+    mel, n = _mel(1.9, 4)
+    last_layer = np.random.default_rng(6).normal(size=(500, 384)).astype(np.float32)
+    out = EncoderOutput(last_layer, 95, mel, n)
+    x = Ear(back).pooled(out)
+    np.testing.assert_allclose(x[:768], stats_pool(last_layer[:95]), rtol=1e-6)
+    np.testing.assert_allclose(x[768:], stats_pool(stem.speech_frames(mel, n)), rtol=1e-5)

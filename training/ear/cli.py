@@ -63,9 +63,11 @@ def open_stem(cfg: EarConfig):
     return load_stem(encoder_dir(cfg), cfg.stem_layers)
 
 
-def open_cache(cfg: EarConfig, with_encoder: bool = True, stem=None):
+def open_features(cfg: EarConfig, stem=None, with_last_layer: bool = False, with_encoder: bool = True):
+    """The cache of the pooled vectors a head reads: the encoder's last layer (`stem` None), the
+    stem's output, or both joined (`with_last_layer`); one encoder pass object for all."""
     from core.speech.encoder_pass import EncoderPass
-    from training.ear.features import FeatureCache, encoder_fingerprint
+    from training.ear.features import FeatureCache, JoinedCache, encoder_fingerprint
 
     model_dir = encoder_dir(cfg)
     encoder = None
@@ -75,7 +77,17 @@ def open_cache(cfg: EarConfig, with_encoder: bool = True, stem=None):
         encoder = EncoderPass(WhisperModel(str(model_dir), device="cpu", compute_type=cfg.compute_type,
                                            cpu_threads=cfg.threads))
     fp = encoder_fingerprint(model_dir, cfg.encoder_name, cfg.compute_type)
-    return FeatureCache(Path(cfg.cache_dir) / cfg.encoder_name, encoder, fp, stem)
+    root = Path(cfg.cache_dir) / cfg.encoder_name
+    last = FeatureCache(root, encoder, fp)
+    if stem is None:
+        return last
+    own = FeatureCache(root, encoder, fp, stem)
+    return JoinedCache(last, own) if with_last_layer else own
+
+
+def open_cache(cfg: EarConfig, with_encoder: bool = True):
+    """The cache of the encoder's last layer (pooled features and frames)."""
+    return open_features(cfg, with_encoder=with_encoder)
 
 
 def _augmenter(cfg: EarConfig):
@@ -130,7 +142,7 @@ def cmd_features(args) -> int:
     from training.ear.table import build_table
 
     cfg = load_ear_config(args.config, args.overrides)
-    cache = open_cache(cfg, stem=open_stem(cfg))
+    cache = open_features(cfg, open_stem(cfg), cfg.stem_with_last_layer)
     t0 = time.perf_counter()
 
     def progress(i: int) -> None:

@@ -23,6 +23,9 @@ class EarConfig:
         "0: the head reads the encoder's last layer (the transcript's frames); n >= 1: the output of the encoder's "
         "first n layers, which the ear runs itself (core/ear/encoder_stem.py; weights in the head file). Emotion "
         "is clearer in the middle layers (docs/ear.md)")})
+    stem_with_last_layer: bool = field(default=False, metadata={"help": (
+        "with stem_layers: the head reads the last layer's pooled features (free: the transcript's pass) "
+        "followed by the stem's")})
     threads: int = field(default=2, metadata={"help": "encoder threads"})
     cache_dir: str = field(default="data/ear-cache", metadata={"help": "per-clip feature cache"})
     table: str = field(default="data/ear/table.npz", metadata={"help": "the feature table (built by `ear features`)"})

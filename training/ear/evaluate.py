@@ -59,7 +59,7 @@ def fit_and_report(cfg: EarConfig) -> EmotionHead:
     if cfg.stem_layers:  # the head carries the layers whose output it reads
         from training.ear.cli import open_stem
 
-        head = dataclasses.replace(head, stem=open_stem(cfg))
+        head = dataclasses.replace(head, stem=open_stem(cfg), stem_with_last=cfg.stem_with_last_layer)
     out = Path(cfg.out_dir)
     head.save(out / "emotion-head.gguf")
     summary = report(head, test, out / "lime-test", "LIME test voice")
@@ -153,7 +153,7 @@ def report(head: EmotionHead, test: Table, out: Path, title: str) -> dict:
 
 def evaluate_head(cfg: EarConfig, head_path: Path, data: Path, split: str, out: Path | None) -> dict:
     """`cogaudio-train eval`: a LIME folder (one split), a corpus manifest or a feature table."""
-    from training.ear.cli import open_cache
+    from training.ear.cli import open_features
     from training.ear.table import build_table, corpus_clips, lime_clips
 
     head = EmotionHead.load(head_path)
@@ -163,7 +163,7 @@ def evaluate_head(cfg: EarConfig, head_path: Path, data: Path, split: str, out: 
         if np.any(test.corpus == "lime"):
             test = test.subset((test.corpus != "lime") | (test.split == split))
     else:
-        cache = open_cache(cfg, stem=head.stem)  # the head's own features, whatever the config says
+        cache = open_features(cfg, head.stem, head.stem_with_last)  # the head's own features, whatever the config says
         clips = corpus_clips(data) if data.suffix == ".jsonl" else (c for c in lime_clips(data) if c.meta["split"] == split)
         test, skipped = build_table(clips, cache)
         if skipped:

@@ -105,3 +105,23 @@ class FeatureCache:
         with os.fdopen(fd, "wb") as fh:
             np.savez(fh, pooled=cached.pooled, frames=cached.frames)
         os.replace(tmp, path)  # whole or absent, even if the process dies here
+
+
+class JoinedCache:
+    """The last layer's pooled features followed by the stem's (`stem_with_last_layer`): two caches,
+    each keyed by its own encoder identity; the frames are the last layer's."""
+
+    def __init__(self, last: FeatureCache, stem: FeatureCache) -> None:
+        self.last, self.stem = last, stem
+
+    @property
+    def hits(self) -> int:
+        return self.last.hits + self.stem.hits
+
+    @property
+    def misses(self) -> int:
+        return self.last.misses + self.stem.misses
+
+    def get(self, pcm: np.ndarray, augment: str = "") -> Cached:
+        a, b = self.last.get(pcm, augment), self.stem.get(pcm, augment)
+        return Cached(np.concatenate([a.pooled, b.pooled]), a.frames)
