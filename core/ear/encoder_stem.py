@@ -39,8 +39,11 @@ def speech_positions(n_samples: int, n_positions: int) -> int:
     return max(1, min(n_positions, -(-int(n_samples) // SAMPLES_PER_POSITION)))
 
 
+_SQRT2 = np.float32(np.sqrt(2.0))  # a float32 constant: a float64 one would upcast every activation
+
+
 def _gelu(x: np.ndarray) -> np.ndarray:
-    return 0.5 * x * (1.0 + erf(x / np.sqrt(2.0)))
+    return 0.5 * x * (1.0 + erf(x / _SQRT2))
 
 
 def _conv1d(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: int) -> np.ndarray:
@@ -56,7 +59,7 @@ def _conv1d(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: int) -> np.ndar
 def _layer_norm(x: np.ndarray, g: np.ndarray, b: np.ndarray, eps: float = 1e-5) -> np.ndarray:
     mu = x.mean(-1, keepdims=True)
     var = ((x - mu) ** 2).mean(-1, keepdims=True)
-    return (x - mu) / np.sqrt(var + eps) * g + b
+    return (x - mu) / np.sqrt(var + np.float32(eps)) * g + b
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,14 @@ class EncoderStem:
         return x.astype(np.float32)
 
     def speech_frames(self, mel_window: np.ndarray, n_samples: int) -> np.ndarray:
+        # one BLAS thread: these matrices are small, and two threads on a 2-core machine that is
+        # also running the LLM or the recogniser wait on each other (measured: 50 ms -> 370 ms, bench/ear_cost.py)
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1, user_api="blas"):
+            return self._speech_frames(mel_window, n_samples)
+
+    def _speech_frames(self, mel_window: np.ndarray, n_samples: int) -> np.ndarray:
         """The stem's output over the speech of a turn, from the turn's mel window (the
         transcript's, `EncoderPass.features`, padded to 10 s or more; a shorter one is padded
         with its minimum, the way faster-whisper pads)."""
