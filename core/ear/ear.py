@@ -34,7 +34,15 @@ class Ear:
 
     def pooled(self, output: EncoderOutput) -> np.ndarray:
         """The turn's pooled vector: over the head's own encoder stem when it has one (the
-        emotion is clearer in the encoder's middle layers), else over the transcript's frames."""
+        emotion is clearer in the encoder's middle layers), else over the transcript's frames.
+        Kept on the output, so that a turn pooled ahead (`EarListener.warm`, during the transcript
+        prefetch) costs nothing when it is heard."""
+        hit = output.memo.get(self.head.features)
+        if hit is None:
+            hit = output.memo[self.head.features] = self._pool(output)
+        return hit.copy()
+
+    def _pool(self, output: EncoderOutput) -> np.ndarray:
         stem = self.head.stem
         if stem is None:
             return stats_pool(output.speech)

@@ -79,6 +79,20 @@ class EarListener:
                     log.warning("could not save the voice baseline to %s: %s", self.profile, exc)
             return hearing
 
+    def warm(self, asr, pcm) -> None:
+        """Pool a turn ahead of its end (the transcript prefetch's worker calls this when its
+        pass is done): when the turn is answered with this audio, the ear's stem has already run."""
+        try:
+            self.ear.pooled(asr.encode(pcm))
+        except Exception as exc:  # the turn itself will say so, or not need it
+            log.debug("could not pool the prefetched turn ahead: %s: %s", type(exc).__name__, exc)
+
+    def warm_after(self, asr, pcm, prefetch) -> None:
+        """`warm` once the transcript prefetch `prefetch` (a Future) has run, on its worker."""
+        if prefetch is None or self.head.stem is None:
+            return
+        prefetch.add_done_callback(lambda f: None if f.cancelled() or f.exception() else self.warm(asr, pcm))
+
     def hear_turn(self, asr, pcm, timings: dict[str, float] | None = None) -> Hearing | None:
         """The turn read on the recogniser's own encoder pass (core.speech.asr.SpeechRecognizer
         .encode); None, logged, when that fails: the ear is an aid and must not fail the turn."""

@@ -107,8 +107,12 @@ class CascadeEngine:
             yield Error(f"the cascade engine failed: {type(exc).__name__}: {exc}", stage="engine")
 
     def prefetch(self, audio: np.ndarray) -> Future | None:
-        """The user may have finished: start the transcript now (core.speech.asr_prefetch)."""
-        return self.asr.prefetch(audio)
+        """The user may have finished: start the transcript now (core.speech.asr_prefetch), and
+        let the ear pool the same pass once it is done."""
+        future = self.asr.prefetch(audio)
+        if self.ear is not None:
+            self.ear.warm_after(self.asr, audio, future)
+        return future
 
     def close(self) -> None:
         self.asr.close()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -50,6 +50,7 @@ class EncoderOutput:
     n_valid: int
     mel: np.ndarray | None = None  # (n_mels, window) log-mel the frames came from: the ear's stem reads it
     n_samples: int = 0  # samples of the turn (at most 30 s)
+    memo: dict = field(default_factory=dict, compare=False, repr=False)  # what readers derived from it (the ear's pooled vector)
 
     @property
     def storage(self):

@@ -111,3 +111,33 @@ def test_head_reading_the_last_layer_and_the_stem(stem, tmp_path):
     x = Ear(back).pooled(out)
     np.testing.assert_allclose(x[:768], stats_pool(last_layer[:95]), rtol=1e-6)
     np.testing.assert_allclose(x[768:], stats_pool(stem.speech_frames(mel, n)), rtol=1e-5)
+
+
+def test_a_prefetched_turn_is_pooled_ahead_and_heard_the_same(stem, tmp_path):
+    from concurrent.futures import Future
+
+    from core.ear.listener import EarListener
+
+    head = _head_with(stem)
+    mel, n = _mel(2.7, 1)
+    outputs = {}
+
+    class Asr:  # the recogniser's encode: one EncoderOutput per turn, as EncoderPass keeps it
+        def encode(self, pcm):
+            return outputs.setdefault(len(pcm), EncoderOutput(np.ones((500, 384), np.float32), 135, mel, n))
+
+    pcm = np.zeros(n, np.float32)
+    ear = EarListener(head, None)
+    prefetch: Future = Future()
+    ear.warm_after(Asr(), pcm, prefetch)
+    assert outputs == {}  # nothing before the transcript prefetch is done
+    prefetch.set_result("transcript")
+    out = outputs[n]
+    assert head.features in out.memo
+    cold = Ear(head).hear(EncoderOutput(out.frames, 135, mel, n), head.baseline())
+    warm = ear.hear_turn(Asr(), pcm)
+    assert warm.probabilities == cold.probabilities
+    failed: Future = Future()
+    ear.warm_after(Asr(), np.zeros(10, np.float32), failed)
+    failed.set_exception(RuntimeError("decoder failed"))
+    assert 10 not in outputs  # a failed prefetch pools nothing
