@@ -174,13 +174,10 @@ class AudioLLMEngine:
             yield Error(f"the audio model failed: {type(exc).__name__}: {exc}", stage="engine")
 
     def prefetch(self, audio: np.ndarray) -> Future | None:
-        """The user may have finished: start the side transcript now (core.speech.asr_prefetch), and
-        let the ear pool the same pass once it is done."""
-        if self.asr is None:
-            return None
-        future = self.asr.prefetch(audio)
+        """The user may have finished: start the side transcript (core.speech.asr_prefetch); the ear pools its pass."""
+        future = self.asr.prefetch(audio) if self.asr is not None else None
         if self.ear is not None:
-            self.ear.warm_after(self.asr, audio, future)
+            self.ear.warm_after(self.asr, audio, future)  # nothing without a prefetch
         return future
 
     def close(self) -> None:
