@@ -37,9 +37,10 @@ class Ear:
         emotion is clearer in the encoder's middle layers), else over the transcript's frames.
         Kept on the output, so that a turn pooled ahead (`EarListener.warm`, during the transcript
         prefetch) costs nothing when it is heard."""
-        hit = output.memo.get(self.head.features)
+        key = (self.head.features, id(self.head.stem))  # two heads of one feature space may carry other stems
+        hit = output.memo.get(key)
         if hit is None:
-            hit = output.memo[self.head.features] = self._pool(output)
+            hit = output.memo[key] = self._pool(output)
         return hit.copy()
 
     def _pool(self, output: EncoderOutput) -> np.ndarray:

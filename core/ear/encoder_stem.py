@@ -118,6 +118,9 @@ class EncoderStem:
         return x.astype(np.float32)
 
     def speech_frames(self, mel_window: np.ndarray, n_samples: int) -> np.ndarray:
+        """The stem's output over the speech of a turn, from the turn's mel window (the
+        transcript's, `EncoderPass.features`, padded to 10 s or more; a shorter one is padded
+        with its minimum, the way faster-whisper pads)."""
         # one BLAS thread: these matrices are small, and two threads on a 2-core machine that is
         # also running the LLM or the recogniser wait on each other (measured: 50 ms -> 370 ms, bench/ear_cost.py)
         from threadpoolctl import threadpool_limits
@@ -126,9 +129,6 @@ class EncoderStem:
             return self._speech_frames(mel_window, n_samples)
 
     def _speech_frames(self, mel_window: np.ndarray, n_samples: int) -> np.ndarray:
-        """The stem's output over the speech of a turn, from the turn's mel window (the
-        transcript's, `EncoderPass.features`, padded to 10 s or more; a shorter one is padded
-        with its minimum, the way faster-whisper pads)."""
         n = stem_mel_frames(n_samples)
         mel = np.asarray(mel_window, dtype=np.float32)[:, :n]
         if mel.shape[1] < n:
