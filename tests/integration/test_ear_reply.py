@@ -11,9 +11,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.audio.pcm import load_audio
-from core.ear.ear import Ear
-from core.ear.head import EmotionHead
 from core.emotion.labels import EMOTIONS
 from core.settings import Settings, save_settings
 
@@ -40,21 +37,33 @@ def runs(request, tmp_path_factory):
     return d, alone, _reply(settings, request.param, "--session")
 
 
+_REFERENCE = """
+import json, sys
+from faster_whisper import WhisperModel
+from core.audio.pcm import load_audio
+from core.ear.ear import Ear
+from core.ear.head import EmotionHead
+from core.models.bundled import require_bundled
+from core.speech.encoder_pass import EncoderPass
+enc = EncoderPass(WhisperModel(str(require_bundled("asr")), device="cpu", compute_type="int8", cpu_threads=2))
+head = EmotionHead.load(sys.argv[1])
+pooled = [Ear(head).pooled(enc.encode(load_audio(p))) for p in sys.argv[2:]]
+alone = [head.probabilities(head.baseline().observe(x)).tolist() for x in pooled]
+base = head.baseline()
+print(json.dumps([alone, [head.probabilities(base.observe(x)).tolist() for x in pooled]]))
+"""
+
+
 @pytest.fixture(scope="module")
 def expected():
-    """The head's own reading of each sample, computed here from the encoder frames."""
-    from faster_whisper import WhisperModel
-
-    from core.models.bundled import require_bundled
-    from core.speech.encoder_pass import EncoderPass
-
-    enc = EncoderPass(WhisperModel(str(require_bundled("asr")), device="cpu", compute_type="int8", cpu_threads=2))
-    head = EmotionHead.load(HEAD)
-    pooled = [Ear(head).pooled(enc.encode(load_audio(p))) for p in SAMPLES]  # the last layer or the head's stem
-    alone = [head.probabilities(head.baseline().observe(x)) for x in pooled]
-    base = head.baseline()
-    session = [head.probabilities(base.observe(x)) for x in pooled]
-    return alone, session
+    """The head's own reading of each sample, computed from the encoder frames in a fresh process
+    as the CLI's is: the int8 encoder's last digits follow the process's BLAS/OpenMP thread state,
+    which earlier tests in this process may have changed, and the session baseline carries them."""
+    proc = subprocess.run([sys.executable, "-c", _REFERENCE, str(HEAD), *map(str, SAMPLES)],
+                          capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    alone, session = json.loads(proc.stdout.strip().splitlines()[-1])
+    return [np.asarray(p) for p in alone], [np.asarray(p) for p in session]
 
 
 def _check(rows: list[dict], probs: list[np.ndarray]) -> None:
