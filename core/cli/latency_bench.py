@@ -48,6 +48,7 @@ class TurnLatency:
     latency_ms: float
     stages_ms: dict[str, float]
     reply: str
+    safety_triggered: bool = False  # the crisis check answered (the caring reply's timeline; still complete)
 
 
 @dataclass
@@ -128,7 +129,8 @@ def run_mode(settings: Settings, engine, speaker, clips: list[tuple[str, np.ndar
                                ("tts_first_chunk_ms", "tts_first_chunk"), ("first_audio_ms", "first_audio")):
                 if key in tm:
                     stages[name_] = round(base + tm[key], 1)
-            item = TurnLatency(name, mode, round((first - t_speech) * 1000, 1), stages, record.reply)
+            item = TurnLatency(name, mode, round((first - t_speech) * 1000, 1), stages, record.reply,
+                               record.safety_triggered)
             out.append(item)
             if progress:
                 progress(item)

@@ -84,6 +84,9 @@ class TurnRecorder:
             t.override = frame.text
             t.safety = frame.detail
             t.mark("safety")
+            # the caring reply's words exist from here: its first token, unless the model's came first
+            # (the engine's own first_token_ms, carried by the Done, wins as for any turn)
+            t.mark("first_token_ms")
         elif isinstance(frame, Sentence):
             t.mark("first_sentence_ms")
         elif isinstance(frame, SpeechAudio):

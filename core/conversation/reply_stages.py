@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 
 import numpy as np
@@ -33,7 +33,7 @@ from core.conversation.history import Conversation
 from core.conversation.sentences import SentenceSplitter
 from core.conversation.stage_framework import Frame, Push, Stage
 from core.engines.base import Engine
-from core.engines.events import Done, Error, Perceived, Reasoning, ReplyDelta
+from core.engines.events import Done, Error, Event, Perceived, Reasoning, ReplyDelta
 from core.safety import SafetyCheck
 from core.speech.tts import Prosody, Speaker, prosody_for
 
@@ -100,17 +100,18 @@ class EngineStage(Stage):
         try:
             if self.safety and frame.text and self._override(turn, self.safety.check_transcript(frame.text), push):
                 return
-            for event in self.engine.respond(frame.audio, self.conversation.window(), text=frame.text, cancel=gen_cancel):
+            events = self.engine.respond(frame.audio, self.conversation.window(), text=frame.text, cancel=gen_cancel)
+            for event in events:
                 if cancel.is_set():
                     return
                 if self.safety and isinstance(event, Perceived):
                     push(EngineEvent(turn, event))
-                    if self._override(turn, self.safety.check_transcript(event.transcript), push, gen_cancel):
+                    if self._override(turn, self.safety.check_transcript(event.transcript), push, gen_cancel, events):
                         return
                     continue
                 if self.safety and isinstance(event, ReplyDelta):
                     reply += event.text
-                    if self._override(turn, self.safety.check_reply(reply), push, gen_cancel):
+                    if self._override(turn, self.safety.check_reply(reply), push, gen_cancel, events):
                         return
                 push(EngineEvent(turn, event))
                 ended = ended or isinstance(event, (Done, Error))
@@ -123,15 +124,39 @@ class EngineStage(Stage):
         if not ended and not cancel.is_set():
             push(EngineEvent(turn, Done(reply, None)))  # an engine that stopped without Done still ends its turn
 
-    def _override(self, turn: int, result, push: Push, gen_cancel: threading.Event | None = None) -> bool:
+    def _override(self, turn: int, result, push: Push, gen_cancel: threading.Event | None = None,
+                  events: Iterator[Event] | None = None) -> bool:
         if not result.triggered:
             return False
         if gen_cancel is not None:
-            gen_cancel.set()  # the model's words are not spoken; the engine winds down on its own
+            gen_cancel.set()  # the model's words are not spoken
         text = self.safety.safe_reply()
-        push(SafetyOverride(turn, text, result.source, result.matched, result.as_record()))
-        push(EngineEvent(turn, Done(text, None, safety_triggered=True)))
+        push(SafetyOverride(turn, text, result.source, result.matched, result.as_record()))  # its voice starts now
+        # The turn's record keeps what the engine measured before the check fired (asr_ms, first_token_ms...):
+        # a crisis turn's timeline is as complete as any other's (issue 14: the latency bench's turn lost
+        # its `asr` mark whenever a sample or its reply scored over the threshold).
+        timings = _wind_down(events) if events is not None else {}
+        push(EngineEvent(turn, Done(text, None, timings_ms=timings, safety_triggered=True)))
         return True
+
+
+def _wind_down(events: Iterator[Event]) -> dict[str, float]:
+    """Drain a stopped engine (its cancel is set; engines poll it between tokens and end with
+    Done(interrupted=True)) and return the measurements its Done carries; none of its events is
+    forwarded. An engine that fails while stopping costs its timings, never the turn."""
+    try:
+        for event in events:
+            if isinstance(event, Done):
+                return dict(event.timings_ms)
+            if isinstance(event, Error):
+                break
+    except Exception:
+        log.exception("the engine failed while stopping for the crisis reply")
+    finally:
+        close = getattr(events, "close", None)
+        if close is not None:
+            close()
+    return {}
 
 
 class _EitherCancel(threading.Event):

@@ -24,8 +24,12 @@ class ScriptedEngine:
     options = resolve_options(Settings())
 
     def __init__(self, reply: str = "I hear you. That sounds hard. What happened today?", label: str = "sad",
-                 transcript: str = "I had a rough day.", word_delay_s: float = 0.0) -> None:
+                 transcript: str = "I had a rough day.", word_delay_s: float = 0.0,
+                 timings: dict[str, float] | None = None) -> None:
         self.reply = reply
+        # what the engine measured before the model started (a real engine's asr_ms); its Done
+        # carries it whether the turn ends or is stopped, as the real engines' does
+        self.timings = dict(timings or {})
         self.label = label
         self.transcript = transcript
         self.word_delay_s = word_delay_s
@@ -42,14 +46,14 @@ class ScriptedEngine:
         for i, word in enumerate(self.reply.split(" ")):
             if cancel.is_set():
                 self.cancelled.set()
-                yield Done(" ".join(said), None, interrupted=True)
+                yield Done(" ".join(said), None, interrupted=True, timings_ms=dict(self.timings))
                 return
             if self.word_delay_s:
                 time.sleep(self.word_delay_s)
             piece = word if i == 0 else " " + word
             said.append(word)
             yield ReplyDelta(piece)
-        yield Done(self.reply, EIPS_STEPS, timings_ms={"engine_ms": 1.0})
+        yield Done(self.reply, EIPS_STEPS, timings_ms={**self.timings, "engine_ms": 1.0})
 
     def prefetch(self, audio) -> None:
         self.prefetched = len(audio)
