@@ -33,6 +33,9 @@ def add_parser(sub) -> None:
     check.add_argument("--json", action="store_true", help="one JSON object per line")
     check.add_argument("--reply", action="store_true",
                        help="screen the lines as the companion's replies (adds the second-person patterns)")
+    check.add_argument("--head", type=Path, default=HEAD_PATH, metavar="FILE",
+                       help="the classifier head to use (default: the shipped assets/safety/crisis_head.npz); "
+                            "scores a head that `python -m training.safety.train_head --out FILE` wrote before it ships")
     check.set_defaults(func=cmd_check)
 
 
@@ -82,4 +85,4 @@ def run_check(stdin: BinaryIO, stdout: TextIO, stderr: TextIO, as_json: bool, re
 
 
 def cmd_check(args) -> int:
-    return run_check(sys.stdin.buffer, sys.stdout, sys.stderr, args.json, args.reply)
+    return run_check(sys.stdin.buffer, sys.stdout, sys.stderr, args.json, args.reply, args.head)

@@ -8,7 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from core.cli.safety_cmd import run_check
+from core.safety.classifier import HEAD_PATH
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -65,3 +68,22 @@ def test_without_the_classifier_it_says_so_and_still_checks(tmp_path):
     assert code == 2
     assert "patterns alone" in err.getvalue() and err.getvalue().count("\n") == 1
     assert json.loads(out.getvalue())["triggered"]
+
+
+def test_head_option_scores_with_another_head(tmp_path):
+    # a candidate head is scored through the same command before it ships: here the shipped weights
+    # with a threshold of 0, so that its classifier fires on any sentence it reads
+    with np.load(HEAD_PATH) as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["threshold"] = np.float32(0.0)
+    np.savez_compressed(tmp_path / "eager.npz", **arrays)
+    line = "we went to the shop and bought some bread\n"
+    runs = {}
+    for name, extra in (("shipped", []), ("eager", ["--head", str(tmp_path / "eager.npz")])):
+        out = subprocess.run([sys.executable, "-m", "core.cli.main", "safety", "check", "--json", *extra], cwd=REPO,
+                             input=line, capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stderr
+        runs[name] = json.loads(out.stdout)
+    assert runs["shipped"]["triggered"] is False
+    assert runs["eager"]["triggered"] is True and runs["eager"]["layer"] == "model"
+    assert runs["eager"]["score"] == runs["shipped"]["score"]  # the same weights read the line alike
