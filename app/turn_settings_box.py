@@ -54,6 +54,11 @@ class TurnSettingsBox(QGroupBox):
         self.smart_check.setChecked(t.smart_end)
         self.smart_check.setToolTip("Off: the companion answers after a fixed silence (below)")
         form.addRow(self.smart_check)
+        self.lm_check = QCheckBox("Ask the language model whether my words sound finished")
+        self.lm_check.setChecked(t.lm_completion)
+        self.lm_check.setToolTip("The bundled SmolLM2 reads the words so far: answers come sooner after a "
+                                 "finished sentence and later after 'and the…' (a few tens of ms per pause)")
+        form.addRow(self.lm_check)
         self.min_wait_spin = _ms_spin("min_wait_ms", t.min_wait_ms, 50,
                                       "Silence before answering a turn that sounds finished")
         form.addRow("Wait after a finished sentence:", self.min_wait_spin)
@@ -83,7 +88,7 @@ class TurnSettingsBox(QGroupBox):
         self._smart_toggled(t.smart_end)
 
     def _smart_toggled(self, on: bool) -> None:
-        for w in (self.min_wait_spin, self.max_wait_spin, self.patience_spin, self.agitated_spin,
+        for w in (self.lm_check, self.min_wait_spin, self.max_wait_spin, self.patience_spin, self.agitated_spin,
                   self.backchannel_check):
             w.setEnabled(on)
         self.silence_spin.setEnabled(not on)
@@ -91,6 +96,7 @@ class TurnSettingsBox(QGroupBox):
     def values(self, turn: TurnSettings) -> dict:
         """The turn section as edited (validated by the caller with the rest of the settings)."""
         return {**turn.model_dump(mode="json"), "smart_end": self.smart_check.isChecked(),
+                "lm_completion": self.lm_check.isChecked(),
                 "min_wait_ms": self.min_wait_spin.value(), "max_wait_ms": self.max_wait_spin.value(),
                 "patience": round(self.patience_spin.value(), 2),
                 "agitated_patience": round(self.agitated_spin.value(), 2),

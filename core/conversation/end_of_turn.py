@@ -14,6 +14,10 @@ needs depends on how finished it sounds:
 `EndOfTurnModel` scores the first two as a logistic regression, p(complete). Its weights and
 its two cut points are calibrated on LIME rows with pauses inserted inside sentences
 (`cogaudio-train turn calibrate`, training/turn/) and stored in assets/turn/end_of_turn.json.
+With `turn.lm_completion` on, the words also count through a language model's probability of
+the turn ending after them (core.conversation.lm_completion, feature `lm_end`): the file's
+`with_lm` section holds that scorer and its own cut points; without the model (not installed,
+or llama.cpp refuses it) the words-and-voice scorer is used, as with the setting off.
 `EndOfTurnPolicy` turns p into the silence to wait: `min_wait_ms` at or above the upper cut
 point, `max_wait_ms` at or below the lower one, linear in between. The person's perceived
 state stretches it (`Mood`): sad, fearful or hesitant people get `patience` times longer and
@@ -27,17 +31,20 @@ the turn record.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from core.conversation.lm_completion import LmCompletion, load_lm_completion
 from core.models.bundled import ASSETS
 from core.settings import TurnSettings
 from core.speech.final_prosody import FinalProsody
 
 MODEL_PATH = ASSETS / "turn" / "end_of_turn.json"
+log = logging.getLogger(__name__)
 
 # Words after which an English sentence rarely ends (conjunctions, prepositions, articles,
 # possessives, auxiliaries, subject pronouns); words that often end one are left out ("I like
@@ -72,6 +79,7 @@ _PHRASES = {  # a feature's name in a reason, by the sign of its contribution
     "level_drop": ("the voice gets quieter", "the voice keeps its level"),
     "lengthening": ("the last syllable is drawn out", "the last syllable is short"),
     "unvoiced": ("no voice in the last words", "no voice in the last words"),
+    "lm_end": ("the words could end here", "the words need more"),
 }
 
 
@@ -134,24 +142,43 @@ class EndOfTurnModel:
     complete_at: float  # p at or above which the shortest wait applies
     incomplete_at: float  # p at or below which the longest wait applies
     source: str = ""  # how it was calibrated (for `doctor` and the docs)
+    lm: LmCompletion | None = field(default=None, compare=False)  # set when words_and_voice uses lm_end
 
     @classmethod
-    def load(cls, path: Path = MODEL_PATH) -> EndOfTurnModel:
+    def load(cls, path: Path = MODEL_PATH, lm: LmCompletion | None = None) -> EndOfTurnModel:
+        """The words-and-voice model, or with `lm` its `with_lm` variant (when the file has one)."""
         try:
             spec = json.loads(Path(path).read_text(encoding="utf-8"))
+            voice = Scorer(dict(spec["voice_only"]["weights"]), float(spec["voice_only"]["intercept"]))
+            if lm is not None and "with_lm" in spec:
+                w = spec["with_lm"]
+                return cls(Scorer(dict(w["words_voice_lm"]["weights"]), float(w["words_voice_lm"]["intercept"])),
+                           voice, float(w["complete_at"]), float(w["incomplete_at"]), str(w.get("source", "")), lm)
+            if lm is not None:
+                log.warning("%s has no with_lm section: the language model is not used (rebuild it with "
+                            "`cogaudio-train turn calibrate --lm`)", path)
             return cls(Scorer(dict(spec["words_and_voice"]["weights"]), float(spec["words_and_voice"]["intercept"])),
-                       Scorer(dict(spec["voice_only"]["weights"]), float(spec["voice_only"]["intercept"])),
-                       float(spec["complete_at"]), float(spec["incomplete_at"]), str(spec.get("source", "")))
+                       voice, float(spec["complete_at"]), float(spec["incomplete_at"]), str(spec.get("source", "")))
         except (OSError, KeyError, TypeError, ValueError) as exc:
             raise EndOfTurnModelError(
                 f"cannot read the end-of-turn model {path}: {exc}; reinstall the assets folder or rebuild it with "
                 "`cogaudio-train turn calibrate` (or set turn.smart_end off for the fixed silence)") from exc
 
+    def lm_feature(self, text: str | None) -> dict[str, float]:
+        """{"lm_end": ...} when this scorer uses it (0.0, no evidence either way, if the model fails now)."""
+        if "lm_end" not in self.words_and_voice.weights:
+            return {}
+        try:
+            return {"lm_end": self.lm.feature(text) if self.lm is not None else 0.0}
+        except Exception as exc:  # a native failure mid-session: decide on the rest, never fail the turn
+            log.warning("the language model's end-of-turn reading failed (%s)", exc)
+            return {"lm_end": 0.0}
+
     def completion(self, text: str | None, prosody: FinalProsody | None, have_words: bool) -> tuple[float, list[str]]:
         """p(complete) and the reasons (largest contributions first, at most three)."""
         voice = voice_features(prosody)
         if have_words:
-            words = word_features(text)
+            words = {**word_features(text), **self.lm_feature(text)}
             p, parts = self.words_and_voice.score({**words, **voice})
         else:
             p, parts = self.voice_only.score(voice)
@@ -222,7 +249,14 @@ class EndOfTurnPolicy:
     def __init__(self, settings: TurnSettings, fixed_ms: float, model: EndOfTurnModel | None = None) -> None:
         self.settings = settings
         self.fixed_ms = float(fixed_ms)  # the baseline: a fixed silence (vad.min_silence_ms)
-        self.model = model if model is not None or not settings.smart_end else EndOfTurnModel.load()
+        if model is None and settings.smart_end:
+            model = EndOfTurnModel.load(lm=load_lm_completion() if settings.lm_completion else None)
+        self.model = model
+
+    def close(self) -> None:
+        """Free the language model's context, if the model has one."""
+        if self.model is not None and self.model.lm is not None:
+            self.model.lm.close()
 
     @property
     def longest_ms(self) -> float:

@@ -11,7 +11,13 @@ Two logistic regressions (scikit-learn, L2, balanced classes): words and voice, 
 alone (for engines without a transcript). The cut points are then chosen by replaying the
 policy on the same points with the transcript's measured compute time: the lowest median
 end-of-turn delay on complete rows with at most `max_cut_off` of the paused rows cut off.
-The test split is never read here: `cogaudio bench latency` reports on it.
+The test split is never read here: `cogaudio bench latency` and `cogaudio-train turn tradeoff`
+(training/turn/tradeoff.py) report on it.
+
+With `--lm`, a third regression adds `lm_end`, the bundled SmolLM2's probability of the turn
+ending after the point's transcript (core.conversation.lm_completion), with its own cut points:
+the file's `with_lm` section, used when `turn.lm_completion` is on and the model loads. Points
+keep their transcript for it (`text`); files measured before that have none and are refused.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.cli.turn_bench import Case, load_rows, make_cases
+from core.cli.turn_bench import Case, TurnBenchError, load_rows, make_cases
 from core.conversation.end_of_turn import VOICE_FEATURES, voice_features, word_features
 from core.settings import TurnSettings
 from core.speech.final_prosody import measure_final_prosody
@@ -37,6 +43,7 @@ MIN_PAUSE_S = 0.15
 # fit leans on it, which would not hold for "Thanks." in a conversation. LIME has no questions:
 # a question mark counts through terminal_punctuation, which includes it.
 FIT_WORDS = ("no_words", "continuation_word", "filler_word", "terminal_punctuation", "trailing_comma")
+LM_FEATURES = ("lm_end",)  # core.conversation.lm_completion, with `--lm`
 WINDOW_S = WINDOW / 16000
 
 
@@ -48,6 +55,7 @@ class Point:
     label: int  # 1: the speaker had finished
     pause_s: float  # negatives: how long the pause lasted
     asr_s: float  # the transcript's compute time
+    text: str = ""  # the transcript (the language-model feature is computed from it; older files lack it)
 
 
 def case_points(case: Case, idx: int, complete_case: bool, silero: SileroVad, transcribe, settings) -> list[Point]:
@@ -69,8 +77,51 @@ def case_points(case: Case, idx: int, complete_case: bool, silero: SileroVad, tr
         text = getattr(transcribe(q.audio), "text", "")
         asr_s = time.perf_counter() - t0
         feats = {**word_features(text), **voice_features(measure_final_prosody(q.audio))}
-        points.append(Point(idx, complete_case, feats, int(final), resumed or 0.0, asr_s))
+        points.append(Point(idx, complete_case, feats, int(final), resumed or 0.0, asr_s, text))
     return points
+
+
+def measure_points(rows: list[dict], seed: int, silero: SileroVad, transcribe, settings, progress=print) -> list[Point]:
+    """Every point of `rows`, each as spoken and with an inserted pause (the slow part: the recogniser)."""
+    complete, paused = make_cases(rows, seed, silero)
+    points: list[Point] = []
+    t0 = time.perf_counter()
+    cases = [(c, True) for c in complete] + [(c, False) for c in paused]
+    for i, (case, is_complete) in enumerate(cases):
+        points += case_points(case, i, is_complete, silero, transcribe, settings)
+        if progress and (i + 1) % 50 == 0:
+            progress(f"  {i + 1}/{len(cases)} cases, {len(points)} points, {time.perf_counter() - t0:.0f} s")
+    return points
+
+
+def load_points(path: Path) -> list[Point]:
+    return [Point(**p) for p in json.loads(Path(path).read_text())]
+
+
+def save_points(points: list[Point], path: Path) -> None:
+    Path(path).write_text(json.dumps([p.__dict__ for p in points]))
+
+
+def add_lm_feature(points: list[Point], reader) -> None:
+    """features["lm_end"] from each point's transcript (core.conversation.lm_completion)."""
+    if points and not any(p.text for p in points):
+        raise TurnBenchError("these points were measured before transcripts were kept, so the language-model "
+                             "feature cannot be computed: measure them again (delete the --points file)")
+    for p in points:
+        p.features["lm_end"] = reader.feature(p.text)
+
+
+def cv_auc(points: list[Point], names: tuple[str, ...], folds: int = 5) -> float:
+    """Cross-validated ROC AUC of the regression on these points (grouped by case, so the pauses and
+    the end of one row never fall on both sides of a fold)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GroupKFold, cross_val_score
+
+    x = np.array([[p.features[n] for n in names] for p in points])
+    y = np.array([p.label for p in points])
+    model = LogisticRegression(class_weight="balanced", max_iter=2000)
+    groups = [p.case for p in points]
+    return float(cross_val_score(model, x, y, groups=groups, cv=GroupKFold(folds), scoring="roc_auc").mean())
 
 
 def fit(points: list[Point], names: tuple[str, ...], c: float = 1.0) -> dict:
@@ -128,40 +179,54 @@ def choose_cut_points(points: list[Point], scorer: dict, turn: TurnSettings, max
 
 
 def calibrate(rows_dir: Path, out: Path, max_rows: int | None = None, max_cut_off: float = 0.02, seed: int = 0,
-              progress=print, points_file: Path | None = None) -> dict:
+              progress=print, points_file: Path | None = None, lm: bool = False) -> dict:
+    """Fit, choose the cut points and write the model; with `lm`, also its `with_lm` variant."""
     from core.settings import Settings
-    from core.speech.asr import SpeechRecognizer
 
     settings = Settings()
     rows = load_rows(rows_dir, "train", max_rows) + load_rows(rows_dir, "validation", max_rows)
-    silero, asr = SileroVad(), SpeechRecognizer(settings.asr)
-    points: list[Point] = []
     if points_file is not None and points_file.exists():  # the slow part, kept from an earlier run
-        points = [Point(**p) for p in json.loads(points_file.read_text())]
+        points = load_points(points_file)
     else:
-        complete, paused = make_cases(rows, seed, silero)
-        t0 = time.perf_counter()
-        cases = [(c, True) for c in complete] + [(c, False) for c in paused]
-        for i, (case, is_complete) in enumerate(cases):
-            points += case_points(case, i, is_complete, silero, asr.transcribe, settings)
-            if progress and (i + 1) % 50 == 0:
-                progress(f"  {i + 1}/{len(cases)} cases, {len(points)} points, {time.perf_counter() - t0:.0f} s")
+        from core.speech.asr import SpeechRecognizer
+
+        silero, asr = SileroVad(), SpeechRecognizer(settings.asr)
+        try:
+            points = measure_points(rows, seed, silero, asr.transcribe, settings, progress)
+        finally:
+            asr.close()
         if points_file is not None:
-            points_file.write_text(json.dumps([p.__dict__ for p in points]))
-    asr.close()
+            save_points(points, points_file)
     both = fit(points, FIT_WORDS + VOICE_FEATURES)
     voice = fit(points, VOICE_FEATURES)
     cuts = choose_cut_points(points, both, settings.turn, max_cut_off)
+    what = (f"{len(rows)} LIME rows ({rows_dir.name}, train+validation), {len(points)} points "
+            f"({sum(p.label for p in points)} turn ends), pauses 300-900 ms inserted, cut-offs <= {max_cut_off:.0%} "
+            f"on these rows, seed {seed}")
     spec = {
-        "source": f"cogaudio-train turn calibrate: {len(rows)} LIME rows ({rows_dir.name}, train+validation), "
-                  f"{len(points)} points ({sum(p.label for p in points)} turn ends), pauses 300-900 ms inserted, "
-                  f"cut-offs <= {max_cut_off:.0%} on these rows, seed {seed}",
+        "source": f"cogaudio-train turn calibrate: {what}",
         "complete_at": cuts["complete_at"], "incomplete_at": cuts["incomplete_at"],
         "calibration": {"cut_off_rate": cuts["cut_off_rate"], "delay_median_ms": cuts["delay_median_ms"],
                         "min_wait_ms": settings.turn.min_wait_ms, "max_wait_ms": settings.turn.max_wait_ms,
                         "asr_median_ms": round(1000 * statistics.median(p.asr_s for p in points), 1)},
         "words_and_voice": both, "voice_only": voice,
     }
+    if lm:
+        from core.conversation.lm_completion import LmCompletion
+
+        reader = LmCompletion.bundled()
+        try:
+            add_lm_feature(points, reader)
+        finally:
+            reader.close()
+        with_lm = fit(points, FIT_WORDS + LM_FEATURES + VOICE_FEATURES)
+        lm_cuts = choose_cut_points(points, with_lm, settings.turn, max_cut_off)
+        spec["with_lm"] = {
+            "source": f"cogaudio-train turn calibrate --lm: {what}; lm_end from the bundled SmolLM2",
+            "complete_at": lm_cuts["complete_at"], "incomplete_at": lm_cuts["incomplete_at"],
+            "calibration": {"cut_off_rate": lm_cuts["cut_off_rate"], "delay_median_ms": lm_cuts["delay_median_ms"]},
+            "words_voice_lm": with_lm,
+        }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(spec, indent=2) + "\n", encoding="utf-8")
     return spec
