@@ -99,13 +99,14 @@ def onset_s(clip: np.ndarray) -> float:
 
 
 def replay(clip: np.ndarray, settings: Settings, silero: SileroVad, asr: SpeechRecognizer,
-           no_reread: bool = False) -> dict:
+           no_reread: bool = False, policy: EndOfTurnPolicy | None = None) -> dict:
     lead = 0.5
     stream = np.concatenate([np.zeros(int(lead * SAMPLE_RATE), np.float32), clip, np.zeros(2 * SAMPLE_RATE, np.float32)])
     vad = StreamingVad(settings.vad, silero, min_silence_ms=3000)
     vad.model.reset()
     now = [0.0]
-    stage = TurnTaking(settings, EndOfTurnPolicy(settings.turn, settings.vad.min_silence_ms), lambda: 1,
+    policy = policy or EndOfTurnPolicy(settings.turn, settings.vad.min_silence_ms)
+    stage = TurnTaking(settings, policy, lambda: 1,
                        transcribe_ahead=ready_at(asr.transcribe, lambda: now[0]),
                        close_utterance=vad.close_utterance, replying=lambda: True, speaking=lambda: True,
                        executor=StreamClockExecutor(lambda: now[0]),
@@ -143,16 +144,17 @@ def main() -> int:
     args = ap.parse_args()
     settings, silero, speaker = Settings(), SileroVad(), Speaker()
     asr = SpeechRecognizer(settings.asr)
+    policy = EndOfTurnPolicy(settings.turn, settings.vad.min_silence_ms)  # one for every clip (its language model)
     rng = np.random.default_rng(0)
     results = {"backchannel": [], "cough": [], "interruption": []}
     backchannels, interruptions = (BACKCHANNELS, INTERRUPTIONS) if args.phrases == "bench" else HELD_OUT
     for name, say in voices(speaker):
         for text in backchannels:
-            results["backchannel"].append({"voice": name, "text": text, **replay(say(text), settings, silero, asr, args.no_reread)})
+            results["backchannel"].append({"voice": name, "text": text, **replay(say(text), settings, silero, asr, args.no_reread, policy)})
         for text in interruptions:
-            results["interruption"].append({"voice": name, "text": text, **replay(say(text), settings, silero, asr, args.no_reread)})
+            results["interruption"].append({"voice": name, "text": text, **replay(say(text), settings, silero, asr, args.no_reread, policy)})
     for k, clip in enumerate(coughs(rng)):
-        results["cough"].append({"voice": "synthetic", "text": f"cough {k}", **replay(clip, settings, silero, asr, args.no_reread)})
+        results["cough"].append({"voice": "synthetic", "text": f"cough {k}", **replay(clip, settings, silero, asr, args.no_reread, policy)})
     let_be = {k: sum(not r["barged"] for r in v) for k, v in results.items() if k != "interruption"}
     inter = results["interruption"]
     fast = [r for r in inter if r["barged"] and r["stop_ms"] is not None and r["stop_ms"] <= 200]

@@ -185,9 +185,12 @@ def ready_at(transcribe: Callable[[np.ndarray], object] | None, clock: Callable[
 
 
 def replay(case: Case, settings: Settings, silero: SileroVad, transcribe: Callable[[np.ndarray], object] | None,
-           perceived: tuple[str | None, str | None] = (None, None)) -> Outcome:
-    """Feed `case` through the VAD and the turn-taking stage in stream time; when were turns ended?"""
-    policy = EndOfTurnPolicy(settings.turn, settings.vad.min_silence_ms)
+           perceived: tuple[str | None, str | None] = (None, None), policy: EndOfTurnPolicy | None = None) -> Outcome:
+    """Feed `case` through the VAD and the turn-taking stage in stream time; when were turns ended?
+
+    `policy`: one built from `settings` for many replays (it may hold the language model; its
+    readings are not counted in stream time: they run on the listener thread, once per pause)."""
+    policy = policy or EndOfTurnPolicy(settings.turn, settings.vad.min_silence_ms)
     hard_end = policy.longest_ms + (300 if settings.turn.smart_end else 0)
     vad = StreamingVad(settings.vad, silero, min_silence_ms=hard_end)
     now = [0.0]
@@ -231,13 +234,19 @@ def run_turn_bench(settings: Settings, rows: list[dict], transcribe: Callable[[n
     fixed.turn.smart_end = False
     out: dict = {"rows": len(rows), "pause_range_ms": [int(PAUSE_RANGE_S[0] * 1000), int(PAUSE_RANGE_S[1] * 1000)],
                  "fixed_window_ms": settings.vad.min_silence_ms}
-    for name, cfg, words, mood in (("smart", smart, transcribe, False), ("fixed", fixed, None, False),
-                                   ("smart_mood", smart, transcribe, True)):
-        res = {}
-        for kind, cases in (("complete", complete), ("paused", paused)):
-            outcomes = [replay(c, cfg, silero, words, (c.emotion, "medium") if mood else (None, None)) for c in cases]
-            res[kind] = summarize(outcomes)
-            if progress:
-                progress(name, kind, res[kind])
-        out[name] = res
+    policies = {id(cfg): EndOfTurnPolicy(cfg.turn, cfg.vad.min_silence_ms) for cfg in (smart, fixed)}
+    try:
+        for name, cfg, words, mood in (("smart", smart, transcribe, False), ("fixed", fixed, None, False),
+                                       ("smart_mood", smart, transcribe, True)):
+            res = {}
+            for kind, cases in (("complete", complete), ("paused", paused)):
+                outcomes = [replay(c, cfg, silero, words, (c.emotion, "medium") if mood else (None, None),
+                                   policies[id(cfg)]) for c in cases]
+                res[kind] = summarize(outcomes)
+                if progress:
+                    progress(name, kind, res[kind])
+            out[name] = res
+    finally:
+        for policy in policies.values():
+            policy.close()
     return out
