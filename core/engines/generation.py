@@ -53,6 +53,8 @@ def generate_reply(
     sprint.start()
     try:
         for attempt in range(2):
+            if cancel.is_set():
+                break  # stopped before the model began (the crisis check fired on the transcript): no prompt evaluation
             budget = first_budget if attempt == 0 else CONTINUE_TOKENS
             attempt_pieces = pieces(budget)
             try:

@@ -85,10 +85,25 @@ def test_the_model_is_stopped_as_soon_as_the_reply_is_complete_and_the_sprint_en
 
 def test_cancel_stops_before_a_nudge():
     cancel = threading.Event()
+    model = _Model([" sad, low."])
+
+    def stopped_while_generating(budget):
+        cancel.set()  # e.g. the user interrupts during the first attempt
+        return model(budget)
+
+    _run(stopped_while_generating, cancel=cancel)
+    assert model.budgets == [200]
+
+
+def test_a_model_stopped_before_it_began_is_never_asked():
+    # the crisis check fired on the transcript before generation: the engine is drained to its Done
+    # (core.conversation.reply_stages) and must not evaluate the prompt first
+    cancel = threading.Event()
     cancel.set()
     model = _Model([" sad, low."])
-    _run(model, cancel=cancel)
-    assert model.budgets == [200]
+    stream, sprint, events = _run(model, cancel=cancel)
+    assert model.budgets == [] and events == [] and not sprint.active
+    assert isinstance(list(stream.finish(True))[-1], Done)
 
 
 def test_fit_history_keeps_the_newest_contiguous_turns():
