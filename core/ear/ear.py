@@ -37,7 +37,7 @@ class Ear:
         emotion is clearer in the encoder's middle layers), else over the transcript's frames.
         Kept on the output, so that a turn pooled ahead (`EarListener.warm`, during the transcript
         prefetch) costs nothing when it is heard."""
-        key = (self.head.features, id(self.head.stem))  # two heads of one feature space may carry other stems
+        key = (self.head.features, id(self.head.stem), *map(id, self.head.extra_stems))  # two heads of one feature space may carry other stems
         hit = output.memo.get(key)
         if hit is None:
             hit = output.memo[key] = self._pool(output)
@@ -49,8 +49,10 @@ class Ear:
             return stats_pool(output.speech)
         if output.mel is None:
             raise ValueError("this emotion head reads the encoder's first layers and needs the turn's mel frames")
-        own = stats_pool(stem.speech_frames(output.mel, output.n_samples))
-        return np.concatenate([stats_pool(output.speech), own]) if self.head.stem_with_last else own
+        parts = [stats_pool(output.speech)] if self.head.stem_with_last else []
+        for s in (stem, *self.head.extra_stems):
+            parts.append(stats_pool(s.speech_frames(output.mel, output.n_samples)))
+        return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
     def hear(self, output: EncoderOutput, baseline: VoiceBaseline) -> Hearing:
         z = baseline.observe(self.pooled(output))

@@ -67,6 +67,7 @@ class EncoderStem:
     tensors: dict[str, np.ndarray]  # transformers' WhisperEncoder names, float32
     n_layers: int
     n_heads: int
+    source: str = ""  # "": the transcript's own encoder (tiny.en); else the Whisper model it comes from ("base")
 
     @property
     def n_mels(self) -> int:

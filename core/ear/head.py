@@ -12,6 +12,8 @@ travels with the model pair and loads without torch or pickle:
              cogaudio.ear.stem_layers     with ear.stem.*: how many layers, and their attention heads
              cogaudio.ear.stem_heads
              cogaudio.ear.stem_with_last  1: the last layer's pooled vector comes first, then the stem's
+             cogaudio.ear.extra_stems     optional: n more stems from other Whisper models (ear.stem1.* ...
+                                          with cogaudio.ear.stem1_layers/_heads/_source), read after the first
              cogaudio.ear.temperature     logits are divided by it (fitted on held-out data)
              cogaudio.ear.prior_turns     the baseline's prior weight k
              cogaudio.ear.labels          the label order (EMOTIONS.md)
@@ -46,6 +48,8 @@ class EmotionHead:
     prior_turns: float = 3.0
     stem: EncoderStem | None = None  # None: the head reads the encoder's last layer (the transcript's frames)
     stem_with_last: bool = False  # with a stem: the last layer's pooled vector, then the stem's
+    # more stems, each from its own Whisper model (`source`), their pooled vectors after the first stem's
+    extra_stems: tuple[EncoderStem, ...] = ()
 
     @property
     def dim(self) -> int:
@@ -56,7 +60,8 @@ class EmotionHead:
         """What the pooled vector is made of; a voice profile is kept per feature space."""
         if self.stem is None:
             return self.encoder
-        return f"{self.encoder}/{'last+' if self.stem_with_last else ''}layer{self.stem.n_layers}"
+        extra = "".join(f"+{s.source}.layer{s.n_layers}" for s in self.extra_stems)
+        return f"{self.encoder}/{'last+' if self.stem_with_last else ''}layer{self.stem.n_layers}{extra}"
 
     def baseline(self) -> VoiceBaseline:
         return VoiceBaseline(self.mu0, self.var0, self.prior_turns)
@@ -101,20 +106,29 @@ class EmotionHead:
             if tuple(names) != EMOTIONS:
                 raise HeadError(f"emotion head {path} was trained for labels {names}, not {list(EMOTIONS)}")
         d = tensors["ear.mu0"].shape[0]
-        stem = None
-        with_last = False
-        stem_tensors = {n[len("ear.stem."):]: v for n, v in tensors.items() if n.startswith("ear.stem.")}
-        if stem_tensors:
-            shapes = {t.name: [int(x) for x in reversed(t.shape)] for t in reader.tensors}  # GGUF lists dims innermost first
-            stem_tensors = {n: v.reshape(shapes[f"ear.stem.{n}"]) for n, v in stem_tensors.items()}
-            stem = EncoderStem(stem_tensors, int(scalar("cogaudio.ear.stem_layers")), int(scalar("cogaudio.ear.stem_heads")))
+        shapes = {t.name: [int(x) for x in reversed(t.shape)] for t in reader.tensors}  # GGUF lists dims innermost first
+        stems: list[EncoderStem] = []
+        for i in range(1 + int(scalar("cogaudio.ear.extra_stems", 0))):
+            prefix, key = ("ear.stem.", "cogaudio.ear.stem") if i == 0 else (f"ear.stem{i}.", f"cogaudio.ear.stem{i}")
+            stem_tensors = {n[len(prefix):]: v.reshape(shapes[n]) for n, v in tensors.items() if n.startswith(prefix)}
+            if not stem_tensors:
+                if i:
+                    raise HeadError(f"emotion head {path} lacks the tensors of its stem {i}; re-export it")
+                break
+            stem = EncoderStem(stem_tensors, int(scalar(f"{key}_layers")), int(scalar(f"{key}_heads")),
+                               str(scalar(f"{key}_source", "-")) if i else "")
             try:
                 stem.validate()
             except ValueError as exc:
                 raise HeadError(f"emotion head {path}: {exc}; re-export it") from None
-            with_last = bool(int(scalar("cogaudio.ear.stem_with_last", 0)))
-            if 2 * stem.dim * (2 if with_last else 1) != d:
-                raise HeadError(f"emotion head {path}: its stem is {stem.dim} wide but the head reads {d} features; re-export it")
+            stems.append(stem)
+        stem = stems[0] if stems else None
+        with_last = bool(stems) and bool(int(scalar("cogaudio.ear.stem_with_last", 0)))
+        if stems:
+            width = 2 * sum(s.dim for s in stems) + (2 * stem.dim if with_last else 0)
+            if width != d:
+                raise HeadError(f"emotion head {path}: its stems ({' + '.join(str(s.dim) for s in stems)} wide) give "
+                                f"{width} features but the head reads {d}; re-export it")
         head = cls(
             encoder=str(scalar("cogaudio.ear.encoder")),
             mu0=tensors["ear.mu0"], var0=tensors["ear.var0"],
@@ -122,7 +136,7 @@ class EmotionHead:
             wi=tensors["ear.intensity.weight"].reshape(len(INTENSITIES), d), bi=tensors["ear.intensity.bias"],
             temperature=float(scalar("cogaudio.ear.temperature", 1.0)),
             prior_turns=float(scalar("cogaudio.ear.prior_turns", 3.0)),
-            stem=stem, stem_with_last=with_last,
+            stem=stem, stem_with_last=with_last, extra_stems=tuple(stems[1:]),
         )
         if head.temperature <= 0 or not np.all(np.isfinite(head.w)):
             raise HeadError(f"emotion head {path} holds invalid values; re-export it")
@@ -148,6 +162,14 @@ class EmotionHead:
             writer.add_uint32("cogaudio.ear.stem_with_last", int(self.stem_with_last))
             for name, value in sorted(self.stem.tensors.items()):
                 writer.add_tensor(f"ear.stem.{name}", np.ascontiguousarray(value, dtype=np.float16))
+            if self.extra_stems:
+                writer.add_uint32("cogaudio.ear.extra_stems", len(self.extra_stems))
+            for i, extra in enumerate(self.extra_stems, 1):
+                writer.add_uint32(f"cogaudio.ear.stem{i}_layers", extra.n_layers)
+                writer.add_uint32(f"cogaudio.ear.stem{i}_heads", extra.n_heads)
+                writer.add_string(f"cogaudio.ear.stem{i}_source", extra.source)
+                for name, value in sorted(extra.tensors.items()):
+                    writer.add_tensor(f"ear.stem{i}.{name}", np.ascontiguousarray(value, dtype=np.float16))
         writer.write_header_to_file()
         writer.write_kv_data_to_file()
         writer.write_tensors_to_file()

@@ -113,6 +113,42 @@ def test_head_reading_the_last_layer_and_the_stem(stem, tmp_path):
     np.testing.assert_allclose(x[768:], stats_pool(stem.speech_frames(mel, n)), rtol=1e-5)
 
 
+def test_a_stem_of_whisper_base_equals_its_encoder_and_travels_as_an_extra_stem(stem, tmp_path):
+    """The shipped head reads tiny.en's first layer and Whisper base's second (configs/ear.yaml:
+    extra_stems): base's stem runs on the same mel frames and is stored after the first one."""
+    base = load_stem("ct2:base", 2, "base")
+    mel, n = _mel(2.7, 7)
+    got = base.speech_frames(mel, n)
+    frames = stem_mel_frames(n)
+    with torch.no_grad():
+        states = encode_window(load_whisper_encoder("base"), torch.from_numpy(np.ascontiguousarray(mel[None, :, :frames])),
+                               hidden_states=True)
+    want = states[2][0, : got.shape[0]].numpy()
+    assert got.shape == (min(frames // 2, -(-n // 320)), 512)
+    cos = (got * want).sum(1) / (np.linalg.norm(got, axis=1) * np.linalg.norm(want, axis=1))
+    assert cos.min() > 0.999
+
+    rng = np.random.default_rng(8)
+    d = 2 * (stem.dim + base.dim)
+    head = EmotionHead("whisper-tiny.en", rng.normal(size=d).astype(np.float32), np.ones(d, np.float32),
+                       rng.normal(size=(7, d)).astype(np.float32), np.zeros(7, np.float32),
+                       np.zeros((3, d), np.float32), np.zeros(3, np.float32), 2.0, 3.0, stem, extra_stems=(base,))
+    back = EmotionHead.load(head.save(tmp_path / "two.gguf"))
+    assert back.features == "whisper-tiny.en/layer2+base.layer2"
+    assert [s.source for s in back.extra_stems] == ["base"] and back.extra_stems[0].n_heads == 8
+    for name, value in base.tensors.items():
+        np.testing.assert_array_equal(back.extra_stems[0].tensors[name], value)
+    out = EncoderOutput(np.zeros((500, 384), np.float32), 135, mel, n)
+    x = Ear(back).pooled(out)
+    np.testing.assert_allclose(x[: 2 * stem.dim], stats_pool(stem.speech_frames(mel, n)), rtol=1e-5)
+    np.testing.assert_allclose(x[2 * stem.dim:], stats_pool(got), rtol=1e-5)
+    # a head whose extra stem is cut off (its key kept) is refused, not read with the wrong features
+    short = dataclasses.replace(head, extra_stems=())
+    path = short.save(tmp_path / "short.gguf")
+    with pytest.raises(HeadError, match="wide"):
+        EmotionHead.load(path)
+
+
 def test_a_prefetched_turn_is_pooled_ahead_and_heard_the_same(stem, tmp_path):
     from concurrent.futures import Future
 

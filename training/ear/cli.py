@@ -63,9 +63,24 @@ def open_stem(cfg: EarConfig):
     return load_stem(encoder_dir(cfg), cfg.stem_layers)
 
 
-def open_features(cfg: EarConfig, stem=None, with_last_layer: bool = False, with_encoder: bool = True):
+def open_extra_stems(cfg: EarConfig) -> tuple:
+    """The config's `extra_stems` ('base:2' -> the first 2 layers of the installed Whisper base)."""
+    from training.ear.stem import load_stem
+
+    stems = []
+    for spec in cfg.extra_stems:
+        model, _, layers = spec.partition(":")
+        if not cfg.stem_layers or not model or not layers.isdigit():
+            raise ValueError(f"extra_stems entry {spec!r}: write MODEL:LAYERS (e.g. base:2), with stem_layers >= 1")
+        stems.append(load_stem(f"ct2:{model}", int(layers), model))
+    return tuple(stems)
+
+
+def open_features(cfg: EarConfig, stem=None, with_last_layer: bool = False, with_encoder: bool = True,
+                  extra_stems: tuple = ()):
     """The cache of the pooled vectors a head reads: the encoder's last layer (`stem` None), the
-    stem's output, or both joined (`with_last_layer`); one encoder pass object for all."""
+    stem's output, or both joined (`with_last_layer`), then any extra stems'; one encoder pass
+    object for all (the stems read its mel frames)."""
     from core.speech.encoder_pass import EncoderPass
     from training.ear.features import FeatureCache, JoinedCache, encoder_fingerprint
 
@@ -81,8 +96,9 @@ def open_features(cfg: EarConfig, stem=None, with_last_layer: bool = False, with
     last = FeatureCache(root, encoder, fp)
     if stem is None:
         return last
-    own = FeatureCache(root, encoder, fp, stem)
-    return JoinedCache(last, own) if with_last_layer else own
+    parts = [last] if with_last_layer else []
+    parts += [FeatureCache(root, encoder, fp, s) for s in (stem, *extra_stems)]
+    return JoinedCache(*parts) if len(parts) > 1 else parts[0]
 
 
 def open_cache(cfg: EarConfig, with_encoder: bool = True):
@@ -142,7 +158,7 @@ def cmd_features(args) -> int:
     from training.ear.table import build_table
 
     cfg = load_ear_config(args.config, args.overrides)
-    cache = open_features(cfg, open_stem(cfg), cfg.stem_with_last_layer)
+    cache = open_features(cfg, open_stem(cfg), cfg.stem_with_last_layer, extra_stems=open_extra_stems(cfg))
     t0 = time.perf_counter()
 
     def progress(i: int) -> None:

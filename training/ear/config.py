@@ -26,6 +26,10 @@ class EarConfig:
     stem_with_last_layer: bool = field(default=False, metadata={"help": (
         "with stem_layers: the head reads the last layer's pooled features (free: the transcript's pass) "
         "followed by the stem's")})
+    extra_stems: list[str] = field(default_factory=list, metadata={"help": (
+        "with stem_layers: more stems from other installed Whisper models, 'MODEL:LAYERS' (e.g. 'base:2': the "
+        "first 2 layers of Whisper base, run by the ear over the same mel frames); their pooled vectors follow "
+        "the first stem's (docs/ear.md: the probe that chose them)")})
     threads: int = field(default=2, metadata={"help": "encoder threads"})
     cache_dir: str = field(default="data/ear-cache", metadata={"help": "per-clip feature cache"})
     table: str = field(default="data/ear/table.npz", metadata={"help": "the feature table (built by `ear features`)"})

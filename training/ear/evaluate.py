@@ -57,9 +57,10 @@ def fit_and_report(cfg: EarConfig) -> EmotionHead:
     train, val, test = shipped_split(table)
     head = train_head(*calibration_split(train, val), cfg.head, cfg.encoder_name)
     if cfg.stem_layers:  # the head carries the layers whose output it reads
-        from training.ear.cli import open_stem
+        from training.ear.cli import open_extra_stems, open_stem
 
-        head = dataclasses.replace(head, stem=open_stem(cfg), stem_with_last=cfg.stem_with_last_layer)
+        head = dataclasses.replace(head, stem=open_stem(cfg), stem_with_last=cfg.stem_with_last_layer,
+                                   extra_stems=open_extra_stems(cfg))
     out = Path(cfg.out_dir)
     head.save(out / "emotion-head.gguf")
     summary = report(head, test, out / "lime-test", "LIME test voice")
@@ -163,7 +164,7 @@ def evaluate_head(cfg: EarConfig, head_path: Path, data: Path, split: str, out: 
         if np.any(test.corpus == "lime"):
             test = test.subset((test.corpus != "lime") | (test.split == split))
     else:
-        cache = open_features(cfg, head.stem, head.stem_with_last)  # the head's own features, whatever the config says
+        cache = open_features(cfg, head.stem, head.stem_with_last, extra_stems=head.extra_stems)  # the head's own features, whatever the config says
         clips = corpus_clips(data) if data.suffix == ".jsonl" else (c for c in lime_clips(data) if c.meta["split"] == split)
         test, skipped = build_table(clips, cache)
         if skipped:

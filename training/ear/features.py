@@ -54,7 +54,7 @@ class FeatureCache:
         self.root = Path(root)
         self.encoder = encoder
         self.stem = stem  # set: pooled features of the stem's output (frames not kept: the projector reads the last layer)
-        self.fingerprint = fingerprint if stem is None else f"{fingerprint}|{stem_fingerprint(stem.n_layers)}"
+        self.fingerprint = fingerprint if stem is None else f"{fingerprint}|{stem_fingerprint(stem.n_layers, stem.source)}"
         self.hits = self.misses = 0
 
     def key(self, pcm: np.ndarray, augment: str = "") -> str:
@@ -108,20 +108,20 @@ class FeatureCache:
 
 
 class JoinedCache:
-    """The last layer's pooled features followed by the stem's (`stem_with_last_layer`): two caches,
-    each keyed by its own encoder identity; the frames are the last layer's."""
+    """Pooled features of several caches side by side (the last layer's, then each stem's, as the
+    head reads them), each keyed by its own encoder identity; the frames are the first cache's."""
 
-    def __init__(self, last: FeatureCache, stem: FeatureCache) -> None:
-        self.last, self.stem = last, stem
+    def __init__(self, *parts: FeatureCache) -> None:
+        self.parts = parts
 
     @property
     def hits(self) -> int:
-        return self.last.hits + self.stem.hits
+        return sum(p.hits for p in self.parts)
 
     @property
     def misses(self) -> int:
-        return self.last.misses + self.stem.misses
+        return sum(p.misses for p in self.parts)
 
     def get(self, pcm: np.ndarray, augment: str = "") -> Cached:
-        a, b = self.last.get(pcm, augment), self.stem.get(pcm, augment)
-        return Cached(np.concatenate([a.pooled, b.pooled]), a.frames)
+        got = [p.get(pcm, augment) for p in self.parts]
+        return Cached(np.concatenate([g.pooled for g in got]), got[0].frames)
