@@ -54,6 +54,9 @@ def add_parser(subparsers) -> None:
     lat.add_argument("--fixed-end", action="store_true",
                      help="end turns after a fixed silence (vad.min_silence_ms) instead of the end-of-turn decision "
                           "(turn.smart_end=false; an ablation: the latency before the decision)")
+    lat.add_argument("--no-lm", action="store_true",
+                     help="decide the end of a turn without the language model's reading of the words "
+                          "(turn.lm_completion=false; an ablation)")
     lat.add_argument("--turn-rows", type=int, default=60, metavar="N",
                      help="held-out LIME rows for the end-of-turn figures (delay after complete turns, cut-offs with "
                           "inserted pauses; default 60, 0 = skip)")
@@ -103,6 +106,8 @@ def _run(args, started: float) -> int:
         settings.asr.prefetch = False
     if args.fixed_end:
         settings.turn.smart_end = False
+    if args.no_lm:
+        settings.turn.lm_completion = False
     if args.direct:
         settings.engine.explicit_reasoning = False
     elif args.reasoning:
@@ -148,6 +153,7 @@ def _run(args, started: float) -> int:
     data["baseline_early_start"] = args.baseline_early_start
     data["models_load_ms"] = runtime.load_ms
     data["smart_end"] = settings.turn.smart_end
+    data["lm_completion"] = settings.turn.lm_completion
     if turn_figures is not None:
         data["end_of_turn"] = turn_figures
     if args.json:
