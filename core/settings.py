@@ -82,6 +82,26 @@ class TurnSettings(_Section):
         return self
 
 
+class DecodingSettings(_Section):
+    """How the language model picks each token (core.engines.decoding: both engines and training's
+    torch evaluation). The defaults were chosen on the shipped pair (docs/training.md section 9)."""
+
+    repeat_penalty: float = Field(1.1, ge=1.0, le=2.0, description="divide the odds of a token already in the "
+                                  "last repeat_last_n tokens by this (1.0 = off)")
+    repeat_last_n: int = Field(64, ge=0, le=4096, description="how many recent tokens the penalties look at (0 = off)")
+    frequency_penalty: float = Field(0.0, ge=0.0, le=2.0, description="lower a token's logit by this per earlier use")
+    presence_penalty: float = Field(0.0, ge=0.0, le=2.0, description="lower a used token's logit by this once")
+    # DRY on with llama.cpp's recommended values: a looping model stops looping (tests/integration/
+    # test_decoding.py); on the shipped pair, whose replies do not loop, it changed none of 35 greedy replies
+    dry_multiplier: float = Field(0.8, ge=0.0, le=100.0, description="DRY: penalise a token that would repeat a "
+                                  "sequence of the recent text (0 = off; the torch path bans such n-grams instead)")
+    dry_base: float = Field(1.75, ge=1.0, le=4.0, description="DRY: the penalty grows by this factor per repeated token")
+    dry_allowed_length: int = Field(2, ge=1, le=16, description="DRY: repeats up to this many tokens are free")
+    top_k: int = Field(40, ge=1, le=1000, description="when sampling (temperature > 0): the k likeliest tokens only")
+    top_p: float = Field(0.95, gt=0.0, le=1.0, description="when sampling: the smallest set with this probability")
+    seed: int = Field(0xC06A, ge=0, le=2**32 - 1, description="when sampling: the seed of each turn (same turn, same reply)")
+
+
 class EngineSettings(_Section):
     kind: Literal["auto", "cascade", "audio-llm"] = "auto"
     llm_path: Path | None = Field(None, description="GGUF language model; None = bundled SmolLM2")
@@ -93,6 +113,7 @@ class EngineSettings(_Section):
     n_ctx: int = Field(2048, ge=512, le=131072)
     max_tokens: int = Field(256, ge=16, le=4096)
     temperature: float = Field(0.3, ge=0.0, le=2.0)
+    decoding: DecodingSettings = DecodingSettings()
     # Unset by default: the audio model's manifest says what it was trained for, else off (a
     # spoken reply should start fast; the four steps cost the first sentence ~1 s on a 2-core
     # CPU; the embedded audio model has internalised them). Precedence: core.engines.options.

@@ -28,7 +28,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from pathlib import Path
 
 import numpy as np
@@ -38,9 +38,10 @@ from core.ear.projector import FrameProjector
 from core.emotion.eips import emotion_tag, system_prompt
 from core.emotion.labels import EMOTIONS
 from core.engines.base import SAMPLE_RATE, HistoryTurn, fit_history
+from core.engines.decoding import sampler_chain
 from core.engines.events import Error, Event, Perceived
 from core.engines.generation import CONTINUE_TOKENS, generate_reply
-from core.engines.llama_tokens import first_tokens, label_distribution, piece_bytes, sampler_chain
+from core.engines.llama_tokens import first_tokens, label_distribution, piece_bytes
 from core.engines.llm_runtime import ThreadSprint, batch_threads, default_threads, gpu_layers
 from core.engines.mtmd_eval import chunk_text_tokens, decode_embeddings, eval_chunks
 from core.engines.native_handles import NativeHandles, quiet_native_logs
@@ -186,10 +187,8 @@ class AudioLLMEngine:
         self._h.close()
 
     def __del__(self) -> None:  # safety net; callers should close() explicitly
-        try:
+        with suppress(Exception):
             self._h.close()
-        except Exception:
-            pass
 
     # ----- one turn ---------------------------------------------------------------------
 
@@ -377,7 +376,7 @@ class AudioLLMEngine:
     # ----- small llama.cpp helpers ------------------------------------------------------
 
     def _sampler(self):
-        return sampler_chain(self._ll, self._vocab, self.options.engine.temperature)
+        return sampler_chain(self._ll, self._vocab, self.options.engine.temperature, self.options.engine.decoding)
 
     def _decode(self, tokens: list[int], n_past: int) -> int:
         ll = self._ll

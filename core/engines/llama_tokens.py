@@ -1,7 +1,7 @@
-"""Small llama.cpp helpers over the low-level bindings: the sampler chain and token pieces.
+"""Small llama.cpp helpers over the low-level bindings: token pieces and the label distribution.
 
 The audio engine drives llama.cpp directly (mtmd needs the low-level API); these are the
-parts of that driving that hold no engine state.
+parts of that driving that hold no engine state (the sampler chain: core.engines.decoding).
 """
 
 from __future__ import annotations
@@ -9,21 +9,6 @@ from __future__ import annotations
 import ctypes
 import math
 from collections.abc import Callable
-
-
-def sampler_chain(ll, vocab, temperature: float):
-    """Repetition penalty (tiny models loop), then greedy at temperature 0, else top-k/top-p."""
-    chain = ll.llama_sampler_chain_init(ll.llama_sampler_chain_default_params())
-    n_vocab = ll.llama_vocab_n_tokens(vocab)
-    ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_penalties(n_vocab, 64, 1.1, 0.0, 0.0))
-    if temperature <= 0.0:
-        ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_greedy())
-    else:
-        ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_top_k(40))
-        ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_top_p(0.95, 1))
-        ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_temp(temperature))
-        ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_dist(0xC06A))
-    return chain
 
 
 def piece_bytes(ll, vocab, token: int, special: bool = False) -> bytes:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.engines.decoding import completion_kwargs
 from core.models.bundled import require_bundled
 from core.models.manifest import ModelAssetError, check_llm
 from core.settings import EngineSettings
@@ -164,6 +165,7 @@ class TextLLM:
                 n_threads=default_threads(settings),
                 n_threads_batch=batch_threads(settings),
                 n_gpu_layers=gpu_layers(settings),
+                last_n_tokens_size=settings.decoding.repeat_last_n,  # the penalties' window
                 verbose=False,
             )
         except (ValueError, RuntimeError) as exc:
@@ -199,13 +201,10 @@ class TextLLM:
         cancel: threading.Event | None = None,
     ) -> Iterator[str]:
         """Yield generated text pieces; returns early (between tokens) once `cancel` is set."""
-        chunks = self.llm.create_completion(
-            prompt,
-            stream=True,
-            max_tokens=max_tokens or self.settings.max_tokens,
-            temperature=self.settings.temperature if temperature is None else temperature,
-            repeat_penalty=1.1,  # tiny models loop without it
-            stop=stop,
+        temperature = self.settings.temperature if temperature is None else temperature
+        chunks = self.llm.create_completion(  # the penalties keep a tiny model from looping (core.engines.decoding)
+            prompt, stream=True, max_tokens=max_tokens or self.settings.max_tokens, stop=stop,
+            **completion_kwargs(temperature, self.settings.decoding),
         )
         try:
             for chunk in chunks:
