@@ -6,7 +6,10 @@ same order: Perceived (as soon as the Emotion line is complete), the four Reason
 holds that bookkeeping so the engines only differ in how they produce tokens.
 
 The spoken reply is one paragraph of at most MAX_REPLY_SENTENCES sentences: a newline or a
-new section header after the reply has begun ends it (small models ramble on otherwise).
+new section header after the reply has begun ends it (small models ramble on otherwise), and it
+is cut right after the end of its third sentence, even when that end arrives in the middle of
+a token ('." I'), so nothing of a fourth sentence is streamed or kept (`cut_reply` does the same
+to finished text, for training's evaluation of a PyTorch model).
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ LEAD = "Emotion:"  # every reply starts with it; engines put it in the prompt
 RESPONSE_HEAD = "Response:"  # what follows the Emotion line of a direct reply
 NUDGE = "\n" + RESPONSE_HEAD  # appended once when the model stops before writing its reply
 MAX_REPLY_SENTENCES = 3
-_SENTENCE_END = re.compile(r"[.!?](\s|$)")
+# . ! ? ... and closing quotes or brackets, followed by a space or a line break: a sentence end only
+# once the next character shows it ("3.5", "e.g.,": not yet, and never when no space follows)
+_SENTENCE_END = re.compile(r"[.!?\u2026]+[\"')\]\u201d\u2019]*(?=\s)")
 _AFTER_RESPONSE = re.compile(r"response\s*:.*?\n\s*(emotion|intent|psychology|strategy|response|user)\s*:", re.I | re.S)
 _EMOTION_LINE_ONLY = re.compile(r"\s*emotion\s*:[^\n]*\S[^\n]*\n", re.I)
 _NEW_HEADER = re.compile(r"\n\s*(emotion|intent|psychology|strategy|user)\s*:", re.I)
@@ -104,7 +109,7 @@ class TurnStream:
                 if all(s in self.steps for s in STEPS):  # Reasoning: all four steps or none
                     for s in STEPS:
                         yield Reasoning(s, self.steps[s])
-            delta = self._one_paragraph(item[1])
+            delta = self._first_sentences(self._one_paragraph(item[1]))
             if delta:
                 self.reply_parts.append(delta)
                 yield ReplyDelta(delta)
@@ -120,6 +125,22 @@ class TurnStream:
             return delta
         self.complete = True
         return delta[: max(0, lead + text.index("\n") - len(before))]
+
+    def _first_sentences(self, delta: str) -> str:
+        """Cut `delta` right after the reply's MAX_REPLY_SENTENCES-th sentence end (and mark complete)."""
+        before = "".join(self.reply_parts)
+        ends = list(_SENTENCE_END.finditer(before + delta))
+        if len(ends) < MAX_REPLY_SENTENCES:
+            return delta
+        self.complete = True
+        return delta[: max(0, ends[MAX_REPLY_SENTENCES - 1].end() - len(before))]
+
+
+def cut_reply(text: str) -> str:
+    """A finished reply as the engines speak it: its first paragraph, at most MAX_REPLY_SENTENCES sentences."""
+    text = text.strip().split("\n", 1)[0]
+    ends = list(_SENTENCE_END.finditer(text + " "))
+    return text[: ends[MAX_REPLY_SENTENCES - 1].end()] if len(ends) >= MAX_REPLY_SENTENCES else text
 
 
 def _reply_complete(text: str) -> bool:

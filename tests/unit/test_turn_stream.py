@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from core.engines.events import Done, Perceived, Reasoning, ReplyDelta
-from core.engines.turn_stream import NUDGE, TurnStream
+from core.engines.turn_stream import NUDGE, TurnStream, cut_reply
 
 
 def _run(pieces: list[str], nudge_if_silent: bool = False):
@@ -61,6 +61,25 @@ def test_empty_output_falls_back_to_a_kind_sentence():
 def test_reply_is_held_to_three_sentences():
     events = _run(_split("Emotion: happy, low.\nResponse: One. Two! Three? Four. Five."))
     assert events[-1].reply == "One. Two! Three?"
+
+
+def test_the_cut_is_clean_when_the_third_end_comes_inside_a_piece():
+    # pieces as a tokenizer cuts them: the end of the third sentence and the start of a fourth in one
+    for pieces, reply in (
+        (["Emotion: sad, high.\nResponse:", " One.", " Two.", " Three. Four", " more."], "One. Two. Three."),
+        (["Emotion: sad, high.\nResponse:", " He said \"no.", "\" Two.", " Three.)", " Four."], 'He said "no." Two. Three.)'),
+        (["Emotion: sad, high.\nResponse:", " It takes 3", ".", "5 hours", ".", " Two!", " Three?", " Four"],
+         "It takes 3.5 hours. Two! Three?"),
+    ):
+        events = _run(pieces)
+        streamed = "".join(e.text for e in events if isinstance(e, ReplyDelta)).strip()
+        assert events[-1].reply == streamed == reply
+
+
+def test_cut_reply_keeps_the_first_paragraph_and_three_sentences():
+    assert cut_reply(" I'm glad. I'm glad, too. I'm glad, too. I'm glad, too. I'm") == "I'm glad. I'm glad, too. I'm glad, too."
+    assert cut_reply("A 3.5 hour trip! Fine.\nEmotion: sad") == "A 3.5 hour trip! Fine."
+    assert cut_reply("No end yet") == "No end yet"
 
 
 def test_the_response_head_is_awaited_only_right_after_a_finished_emotion_line():
