@@ -7,10 +7,12 @@
 A system is `cascade` (the plain cascade: faster-whisper + the bundled text LLM, through
 `cogaudio reply --engine cascade`), a `manifest.json` of an exported pair (through
 `cogaudio reply --engine audio-llm`, as the app runs it), or `torch:MODEL_DIR` (a training
-model folder answered in PyTorch, direct route, greedy). Every system answers the same
-turns (training.eval.emotion_eval.pick_rows over the held-out split); replies are decoded
-greedily. Writes OUT/replies.md (table + plot), OUT/replies.png, OUT/replies.json and the
-raw answers per system (OUT/answers-NAME.jsonl).
+model folder answered in PyTorch, direct route, its reply cut as the engines cut it). Every
+system answers the same turns (training.eval.emotion_eval.pick_rows over the held-out split)
+and decodes with the app's default `engine.decoding` (core.settings.DecodingSettings: repeat
+penalty, DRY) at `--temperature` (0, the default: greedy; the app's own default is
+settings.engine.temperature, seeded sampling). Writes OUT/replies.md (table + plot),
+OUT/replies.png, OUT/replies.json and the raw answers per system (OUT/answers-NAME.jsonl).
 """
 
 from __future__ import annotations
@@ -41,13 +43,15 @@ def _cli_answers(settings: dict, engine: str, wavs: list[Path]) -> list[dict]:
     return answers
 
 
-def answer(system: str, rows: list[dict], wavs: list[Path], max_tokens: int) -> list[dict]:
+def answer(system: str, rows: list[dict], wavs: list[Path], max_tokens: int, temperature: float = 0.0) -> list[dict]:
     """[{"reply", "perceived"}] for each row, from the system named by `system`."""
     if system == "cascade":
-        settings = {"engine": {"kind": "cascade", "temperature": 0.0, "max_tokens": max_tokens}}
+        settings = {"engine": {"kind": "cascade", "temperature": temperature, "max_tokens": max_tokens}}
         out = _cli_answers(settings, "cascade", wavs)
     elif system.startswith("torch:"):
         from core.emotion.eips import parse_reply
+        from core.engines.turn_stream import cut_reply
+        from core.settings import DecodingSettings
         from training.eval.emotion_eval import _audio_example
         from training.model.export_layout import load_model
         from training.stages.data import ExampleBuilder
@@ -56,20 +60,21 @@ def answer(system: str, rows: list[dict], wavs: list[Path], max_tokens: int) -> 
         b = ExampleBuilder.for_model(model)
         texts: list[str] = []
         for s in range(0, len(rows), 7):
-            texts += model.generate([_audio_example(b, b.prompts[False], r) for r in rows[s:s + 7]], max_tokens)
+            texts += model.generate([_audio_example(b, b.prompts[False], r) for r in rows[s:s + 7]], max_tokens,
+                                    DecodingSettings(), temperature)
         parsed = [parse_reply(t) for t in texts]
-        return [{"reply": p.response, "perceived": p.label} for p in parsed]
+        return [{"reply": cut_reply(p.response), "perceived": p.label} for p in parsed]
     else:
         from training.export.evaluate import reply_settings
 
-        out = _cli_answers(reply_settings(Path(system), max_tokens), "audio-llm", wavs)
+        out = _cli_answers(reply_settings(Path(system), max_tokens, temperature), "audio-llm", wavs)
         if any(a.get("engine") != "audio-llm" for a in out):
             raise RuntimeError(f"{system}: cogaudio reply fell back to another engine; the pair did not load")
     return [{"reply": a.get("reply") or "", "perceived": (a.get("emotion") or {}).get("label")} for a in out]
 
 
 def evaluate_replies(data: Path, split: str, n_rows: int, systems: list[str], out: Path, max_tokens: int = 64,
-                     fresh: bool = False) -> tuple[dict[str, dict], str]:
+                     fresh: bool = False, temperature: float = 0.0) -> tuple[dict[str, dict], str]:
     """Answer the same held-out turns with every system, score them, write OUT/replies.{md,png,json}."""
     from datasets import load_from_disk
 
@@ -93,7 +98,7 @@ def evaluate_replies(data: Path, split: str, n_rows: int, systems: list[str], ou
             else:
                 print(f"[{name}] answering {len(rows)} turns with {spec}", file=sys.stderr, flush=True)
                 answers = [{"text": r["text"], "gold": r["emotion"], **a}
-                           for r, a in zip(rows, answer(spec, rows, wavs, max_tokens), strict=True)]
+                           for r, a in zip(rows, answer(spec, rows, wavs, max_tokens, temperature), strict=True)]
                 path.write_text("".join(json.dumps(a) + "\n" for a in answers))
             turns = [ReplyTurn(a["text"], a["gold"], a["reply"], a["perceived"]) for a in answers]
             results[name] = {"system": spec, **reply_metrics(turns, embedder)}
@@ -104,7 +109,7 @@ def evaluate_replies(data: Path, split: str, n_rows: int, systems: list[str], ou
 def run(args: argparse.Namespace) -> int:
     try:
         _, md = evaluate_replies(Path(args.data), args.split, args.rows, args.system, Path(args.out), args.max_tokens,
-                                 args.fresh)
+                                 args.fresh, args.temperature)
     except (FileNotFoundError, KeyError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -121,6 +126,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--system", action="append", required=True, metavar="NAME=SPEC",
                    help="NAME=cascade | NAME=path/manifest.json | NAME=torch:MODEL_DIR (repeatable)")
     p.add_argument("--max-tokens", type=int, default=64)
+    p.add_argument("--temperature", type=float, default=0.0,
+                   help="0: greedy (default); > 0: seeded sampling with engine.decoding's seed, top-k and top-p")
     p.add_argument("--out", default="reports/replies")
     p.add_argument("--fresh", action="store_true", help="answer again even when OUT/answers-NAME.jsonl exists")
     p.set_defaults(func=run)

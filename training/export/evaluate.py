@@ -53,12 +53,12 @@ def held_out_rows(data: Path, out_dir: Path, split: str = "test", kinds: tuple[s
     return EvalRows(wavs, gold, kk)
 
 
-def reply_settings(manifest: Path, max_tokens: int = 48) -> dict:
-    """Settings that make `cogaudio reply` run exactly this pair, greedily."""
+def reply_settings(manifest: Path, max_tokens: int = 48, temperature: float = 0.0) -> dict:
+    """Settings that make `cogaudio reply` run exactly this pair, greedily (or at `temperature`, seeded)."""
     files = resolve_manifest(manifest)
     return {"engine": {
         "kind": "audio-llm", "llm_path": str(files.llm), "mmproj_path": str(files.projector),
-        "lora_path": str(files.adapter) if files.adapter else None, "temperature": 0.0,
+        "lora_path": str(files.adapter) if files.adapter else None, "temperature": temperature,
         "max_tokens": max_tokens, "explicit_reasoning": files.manifest.explicit_reasoning,
     }}
 

@@ -16,7 +16,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from core.emotion.labels import EMOTIONS
+from core.engines.decoding import generate_kwargs
 from core.models.audio_tokens import tokens_per_chunk
+from core.settings import DecodingSettings
 from training.model.config import ModelConfig
 from training.model.projector import UltravoxProjector
 
@@ -197,11 +199,18 @@ class CogAudioModel(nn.Module):
         return self.llm(inputs_embeds=embeds, attention_mask=mask).logits[0, -1].float()
 
     @torch.no_grad()
-    def generate(self, examples: list[Segmented], max_new_tokens: int = 96) -> list[str]:
-        """Greedy continuations, decoded without special tokens."""
+    def generate(self, examples: list[Segmented], max_new_tokens: int = 96, decoding: DecodingSettings | None = None,
+                 temperature: float = 0.0) -> list[str]:
+        """Continuations, decoded without special tokens. Plain greedy by default (training's emotion
+        evaluation); with `decoding` (the app's engine.decoding) as the app decodes: its penalties and,
+        at temperature > 0, sampling seeded with decoding.seed (core.engines.decoding.generate_kwargs)."""
         embeds, mask, _, _ = self._assemble(examples, left_pad=True)
-        out = self.llm.generate(
-            inputs_embeds=embeds, attention_mask=mask, max_new_tokens=max_new_tokens, do_sample=False,
-            pad_token_id=self.tokenizer.pad_token_id, eos_token_id=self.tokenizer.eos_token_id,
-        )
+        with torch.random.fork_rng(devices=[]):  # a seeded call leaves the caller's random state alone
+            if decoding is not None:
+                torch.manual_seed(decoding.seed)
+            out = self.llm.generate(
+                inputs_embeds=embeds, attention_mask=mask, max_new_tokens=max_new_tokens,
+                pad_token_id=self.tokenizer.pad_token_id, eos_token_id=self.tokenizer.eos_token_id,
+                **generate_kwargs(temperature, decoding),
+            )
         return self.tokenizer.batch_decode(out, skip_special_tokens=True)
