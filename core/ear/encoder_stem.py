@@ -64,7 +64,10 @@ def _layer_norm(x: np.ndarray, g: np.ndarray, b: np.ndarray, eps: float = 1e-5) 
 
 @dataclass(frozen=True)
 class EncoderStem:
-    tensors: dict[str, np.ndarray]  # transformers' WhisperEncoder names, float32
+    # transformers' WhisperEncoder names; float16 as the head file stores them (a layer's weights are
+    # widened to float32 while it runs: the stems of two Whisper models held as float32 would add
+    # ~30 MB to the app's resident memory) or float32 (training, where load_stem rounds them)
+    tensors: dict[str, np.ndarray]
     n_layers: int
     n_heads: int
     source: str = ""  # "": the transcript's own encoder (tiny.en); else the Whisper model it comes from ("base")
@@ -85,8 +88,12 @@ class EncoderStem:
         if self.dim % self.n_heads:
             raise ValueError(f"encoder stem width {self.dim} does not split into {self.n_heads} heads")
 
+    def _f32(self, name: str) -> np.ndarray:
+        w = self.tensors[name]
+        return w if w.dtype == np.float32 else w.astype(np.float32)
+
     def _layer(self, x: np.ndarray, i: int) -> np.ndarray:
-        p = {k: self.tensors[f"layers.{i}.{k}"] for k in LAYER_KEYS}
+        p = {k: self._f32(f"layers.{i}.{k}") for k in LAYER_KEYS}
         t, d = x.shape
         hd = d // self.n_heads
         h = _layer_norm(x, p["self_attn_layer_norm.weight"], p["self_attn_layer_norm.bias"])
@@ -107,13 +114,13 @@ class EncoderStem:
         mel = np.asarray(mel, dtype=np.float32)
         if mel.ndim != 2 or mel.shape[0] != self.n_mels or mel.shape[1] % 2 or mel.shape[1] == 0:
             raise ValueError(f"encoder stem needs ({self.n_mels}, even F) mel frames, got {mel.shape}")
-        tz = self.tensors
-        x = _gelu(_conv1d(mel, tz["conv1.weight"], tz["conv1.bias"], 1))
-        x = _gelu(_conv1d(x, tz["conv2.weight"], tz["conv2.bias"], 2)).T
-        pos = tz["embed_positions.weight"]
+        f = self._f32
+        x = _gelu(_conv1d(mel, f("conv1.weight"), f("conv1.bias"), 1))
+        x = _gelu(_conv1d(x, f("conv2.weight"), f("conv2.bias"), 2)).T
+        pos = self.tensors["embed_positions.weight"]
         if x.shape[0] > pos.shape[0]:
             raise ValueError(f"encoder stem reads at most {2 * pos.shape[0]} mel frames, got {mel.shape[1]}")
-        x = x + pos[: x.shape[0]]
+        x = x + pos[: x.shape[0]].astype(np.float32)
         for i in range(self.n_layers):
             x = self._layer(x, i)
         return x.astype(np.float32)

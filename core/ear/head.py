@@ -84,7 +84,9 @@ class EmotionHead:
             raise HeadError(f"emotion head {path} not found; reinstall the model or retrain it (cogaudio-train ear)") from None
         except Exception as exc:
             raise HeadError(f"emotion head {path} is not a readable GGUF file ({exc}); re-export it") from exc
-        tensors = {t.name: np.array(t.data, dtype=np.float32) for t in reader.tensors}
+        # the stems' weights stay float16 in memory (core/ear/encoder_stem.py); the head's own are float32
+        tensors = {t.name: np.array(t.data, dtype=np.float16 if t.name.startswith("ear.stem") else np.float32)
+                   for t in reader.tensors}
         fields = {f.name: f for f in reader.fields.values()}
 
         def scalar(key: str, default=None):
