@@ -52,9 +52,11 @@ class TurnSettings(_Section):
     smart_end: bool = Field(
         True, description="end a turn from the words so far, the voice of the last words and the silence "
         "(off: a fixed silence, vad.min_silence_ms)")
-    # on: held-out LIME rows, 8.3 % cut-offs at 320 ms median delay against 11.7 % at 736 ms without it
+    # off by default: on held-out LIME rows it gave 8.3 % cut-offs at 320 ms median delay against 11.7 % at
+    # 736 ms without it, but in the app its second llama.cpp context cost +300 MB peak memory and +140 ms median
+    # to first audio on this 2-core CPU (`cogaudio bench latency`, quiet, back to back; docs/turn-taking)
     lm_completion: bool = Field(
-        True, description="the words also count through the bundled language model's probability of the "
+        False, description="the words also count through the bundled language model's probability of the "
         "turn ending after them (core.conversation.lm_completion); falls back to the words alone without it")
     # 300 ms: people pause 250-300 ms between two sentences of one turn ("Hello there. I just...")
     min_wait_ms: int = Field(300, ge=100, le=2000, description="silence after a turn that sounds finished")

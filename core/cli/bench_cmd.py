@@ -57,6 +57,9 @@ def add_parser(subparsers) -> None:
     lat.add_argument("--no-lm", action="store_true",
                      help="decide the end of a turn without the language model's reading of the words "
                           "(turn.lm_completion=false; an ablation)")
+    lat.add_argument("--lm", action="store_true",
+                     help="decide the end of a turn with the language model's reading of the words too "
+                          "(turn.lm_completion=true)")
     lat.add_argument("--turn-rows", type=int, default=60, metavar="N",
                      help="held-out LIME rows for the end-of-turn figures (delay after complete turns, cut-offs with "
                           "inserted pauses; default 60, 0 = skip)")
@@ -108,6 +111,8 @@ def _run(args, started: float) -> int:
         settings.turn.smart_end = False
     if args.no_lm:
         settings.turn.lm_completion = False
+    elif args.lm:
+        settings.turn.lm_completion = True
     if args.direct:
         settings.engine.explicit_reasoning = False
     elif args.reasoning:

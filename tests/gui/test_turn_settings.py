@@ -20,7 +20,7 @@ def test_the_turn_settings_show_their_range_and_round_trip_into_the_saved_settin
     dialog = _dialog(qtbot, Settings(), path)
     box = dialog.turn_box
     # the shipped values, and the bounds that saving would accept (core.settings.TurnSettings)
-    assert box.smart_check.isChecked() and box.backchannel_check.isChecked() and box.lm_check.isChecked()
+    assert box.smart_check.isChecked() and box.backchannel_check.isChecked() and not box.lm_check.isChecked()
     assert (box.min_wait_spin.value(), box.max_wait_spin.value(), box.backchannel_max_spin.value()) == (300, 1200, 1000)
     assert (box.min_wait_spin.minimum(), box.min_wait_spin.maximum()) == (100, 2000)
     assert (box.max_wait_spin.minimum(), box.max_wait_spin.maximum()) == (300, 5000)
@@ -39,13 +39,13 @@ def test_the_turn_settings_show_their_range_and_round_trip_into_the_saved_settin
     saved = load_settings(path)
     assert saved.turn == TurnSettings(smart_end=True, min_wait_ms=450, max_wait_ms=2500, patience=2.2,
                                       agitated_patience=1.1, backchannel=False, backchannel_max_ms=600,
-                                      lm_completion=False)
+                                      lm_completion=True)
 
     again = _dialog(qtbot, saved, path)  # reopened: the saved values are what it shows
     box = again.turn_box
     assert (box.min_wait_spin.value(), box.max_wait_spin.value(), box.patience_spin.value()) == (450, 2500, 2.2)
     assert not box.backchannel_check.isChecked() and box.backchannel_max_spin.value() == 600
-    assert not box.lm_check.isChecked()
+    assert box.lm_check.isChecked()
     qtbot.mouseClick(box.smart_check, Qt.MouseButton.LeftButton)  # back to the fixed silence
     assert box.silence_spin.isEnabled() and not box.min_wait_spin.isEnabled() and not box.lm_check.isEnabled()
     box.silence_spin.setValue(700)

@@ -41,7 +41,7 @@ def test_bench_latency_json_contract_and_mode_difference():
     # the transcript started at the first silent window served the streaming turns (the warm-up
     # and the measured one); the baseline starts nothing before the endpoint
     assert data["asr_prefetch"] is True
-    assert data["smart_end"] is True and data["lm_completion"] is True  # the default end of turn reads the words
+    assert data["smart_end"] is True and data["lm_completion"] is False  # the default end of turn: words + voice, no LM
     assert data["asr_prefetch_runs"]["used"] >= 1
     assert data["asr_prefetch_runs"]["started"] >= data["asr_prefetch_runs"]["used"]
     replies = [t["reply"] for t in data["turns"]]
