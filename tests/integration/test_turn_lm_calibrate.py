@@ -7,9 +7,8 @@ import pytest
 
 from core.cli.turn_bench import TurnBenchError
 from core.conversation.end_of_turn import voice_features, word_features
-from core.conversation.lm_completion import LmCompletion
 from core.settings import Settings
-from training.turn.calibrate import Point, add_lm_feature, fit
+from training.turn.calibrate import Point, add_bundled_lm_feature, add_lm_feature, fit
 from training.turn.tradeoff import fixed_window, tradeoff
 
 pytest.importorskip("llama_cpp")
@@ -47,12 +46,7 @@ def _points(turns, first_case: int) -> list[Point]:
 @pytest.fixture(scope="module")
 def points():
     cal, test = _points(TURNS[:6], 0), _points(TURNS[6:], 100)
-    reader = LmCompletion.bundled()
-    try:
-        add_lm_feature(cal, reader)
-        add_lm_feature(test, reader)
-    finally:
-        reader.close()
+    add_bundled_lm_feature(cal, test)
     return cal, test
 
 

@@ -102,6 +102,36 @@ def save_points(points: list[Point], path: Path) -> None:
     Path(path).write_text(json.dumps([p.__dict__ for p in points]))
 
 
+def points_for(rows_dir: Path, file: Path | None, splits: tuple[str, ...], limit: int | None, seed: int,
+               settings, progress=print) -> list[Point]:
+    """The points of these splits, from `file` when it exists (else measured, and kept there)."""
+    if file is not None and file.exists():
+        return load_points(file)
+    from core.speech.asr import SpeechRecognizer
+
+    rows = [r for split in splits for r in load_rows(rows_dir, split, limit)]
+    silero, asr = SileroVad(), SpeechRecognizer(settings.asr)
+    try:
+        points = measure_points(rows, seed, silero, asr.transcribe, settings, progress)
+    finally:
+        asr.close()
+    if file is not None:
+        save_points(points, file)
+    return points
+
+
+def add_bundled_lm_feature(*point_sets: list[Point]) -> None:
+    """`add_lm_feature` on each set, with one reader of the bundled SmolLM2 for all."""
+    from core.conversation.lm_completion import LmCompletion
+
+    reader = LmCompletion.bundled()
+    try:
+        for points in point_sets:
+            add_lm_feature(points, reader)
+    finally:
+        reader.close()
+
+
 def add_lm_feature(points: list[Point], reader) -> None:
     """features["lm_end"] from each point's transcript (core.conversation.lm_completion)."""
     if points and not any(p.text for p in points):
@@ -184,23 +214,12 @@ def calibrate(rows_dir: Path, out: Path, max_rows: int | None = None, max_cut_of
     from core.settings import Settings
 
     settings = Settings()
-    rows = load_rows(rows_dir, "train", max_rows) + load_rows(rows_dir, "validation", max_rows)
-    if points_file is not None and points_file.exists():  # the slow part, kept from an earlier run
-        points = load_points(points_file)
-    else:
-        from core.speech.asr import SpeechRecognizer
-
-        silero, asr = SileroVad(), SpeechRecognizer(settings.asr)
-        try:
-            points = measure_points(rows, seed, silero, asr.transcribe, settings, progress)
-        finally:
-            asr.close()
-        if points_file is not None:
-            save_points(points, points_file)
+    points = points_for(rows_dir, points_file, ("train", "validation"), max_rows, seed, settings, progress)
     both = fit(points, FIT_WORDS + VOICE_FEATURES)
     voice = fit(points, VOICE_FEATURES)
     cuts = choose_cut_points(points, both, settings.turn, max_cut_off)
-    what = (f"{len(rows)} LIME rows ({rows_dir.name}, train+validation), {len(points)} points "
+    n_rows = len({p.case for p in points if p.complete_case})  # each row is spoken once as it is (make_cases)
+    what = (f"{n_rows} LIME rows ({rows_dir.name}, train+validation), {len(points)} points "
             f"({sum(p.label for p in points)} turn ends), pauses 300-900 ms inserted, cut-offs <= {max_cut_off:.0%} "
             f"on these rows, seed {seed}")
     spec = {
@@ -212,13 +231,7 @@ def calibrate(rows_dir: Path, out: Path, max_rows: int | None = None, max_cut_of
         "words_and_voice": both, "voice_only": voice,
     }
     if lm:
-        from core.conversation.lm_completion import LmCompletion
-
-        reader = LmCompletion.bundled()
-        try:
-            add_lm_feature(points, reader)
-        finally:
-            reader.close()
+        add_bundled_lm_feature(points)
         with_lm = fit(points, FIT_WORDS + LM_FEATURES + VOICE_FEATURES)
         lm_cuts = choose_cut_points(points, with_lm, settings.turn, max_cut_off)
         spec["with_lm"] = {

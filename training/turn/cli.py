@@ -31,7 +31,8 @@ def _tradeoff(args: argparse.Namespace) -> int:
     from core.cli.turn_bench import TurnBenchError
     from core.conversation.lm_completion import LmUnavailable
     from core.settings import Settings
-    from training.turn.tradeoff import points_for, report
+    from training.turn.calibrate import points_for
+    from training.turn.tradeoff import report
 
     settings = Settings()
     try:

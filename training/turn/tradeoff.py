@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -24,14 +23,11 @@ from training.turn.calibrate import (
     WINDOW_S,
     Point,
     _p,
-    add_lm_feature,
+    add_bundled_lm_feature,
     choose_cut_points,
     cv_auc,
     evaluate,
     fit,
-    load_points,
-    measure_points,
-    save_points,
 )
 
 FEATURE_SETS = {
@@ -81,36 +77,9 @@ def tradeoff(cal: list[Point], test: list[Point], budgets: list[float], feature_
     return rows
 
 
-def points_for(rows_dir: Path, file: Path | None, splits: tuple[str, ...], limit: int | None, seed: int,
-               settings: Settings, progress=print) -> list[Point]:
-    """The points of these splits, from `file` when it exists (else measured, and kept there)."""
-    if file is not None and file.exists():
-        return load_points(file)
-    from core.cli.turn_bench import load_rows
-    from core.speech.asr import SpeechRecognizer
-    from core.speech.vad import SileroVad
-
-    rows = [r for split in splits for r in load_rows(rows_dir, split, limit)]
-    silero, asr = SileroVad(), SpeechRecognizer(settings.asr)
-    try:
-        points = measure_points(rows, seed, silero, asr.transcribe, settings, progress)
-    finally:
-        asr.close()
-    if file is not None:
-        save_points(points, file)
-    return points
-
-
 def report(cal: list[Point], test: list[Point], budgets: list[float], settings: Settings) -> str:
     """The table `cogaudio-train turn tradeoff` prints (the language-model feature added to both point sets)."""
-    from core.conversation.lm_completion import LmCompletion
-
-    reader = LmCompletion.bundled()
-    try:
-        add_lm_feature(cal, reader)
-        add_lm_feature(test, reader)
-    finally:
-        reader.close()
+    add_bundled_lm_feature(cal, test)
     n_cases = len({p.case for p in test})
     lines = [f"calibration: {len(cal)} points ({sum(p.label for p in cal)} turn ends); held out: {len(test)} points "
              f"of {n_cases} cases ({sum(not p.complete_case for p in {p.case: p for p in test}.values())} with a pause)",
